@@ -1,0 +1,477 @@
+"""The convolution engine: padding, borders, stride, dilation, and the strategy choice.
+
+Every filter in imgfilter ends here. The engine slides the kernel over the image
+and takes the weighted sum without flipping the kernel (cross-correlation, as in
+CNNs and OpenCV's filter2D); ``flip=True`` rotates the kernel by 180 degrees for
+the mathematical convolution (scipy.ndimage.convolve).
+
+Border modes, shown on the row ``a b c d`` padded by three on the left::
+
+    constant   0 0 0 | a b c d      (cval, default 0)
+    reflect    d c b | a b c d      (numpy "reflect", OpenCV REFLECT_101; the default)
+    symmetric  c b a | a b c d      (numpy "symmetric", OpenCV REFLECT)
+    edge       a a a | a b c d      (numpy "edge", OpenCV REPLICATE)
+    wrap       b c d | a b c d      (numpy "wrap", OpenCV WRAP)
+
+Output size per axis: ``floor((N + pad_before + pad_after - (d*(k-1)+1)) / s) + 1``.
+
+>>> import numpy as np
+>>> image = np.array([[0, 1, 2], [3, 4, 5], [6, 7, 8]])
+>>> convolve(image, np.array([[0, 1], [2, 3]]), padding="valid")
+array([[19., 25.],
+       [37., 43.]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from imgfilter import kernels as _kernels
+from imgfilter._checks import choice, integer, number, pair
+
+BORDERS = ("constant", "reflect", "symmetric", "edge", "wrap")
+PADDING_WORDS = ("valid", "same")
+STRATEGIES = ("direct", "separable", "fft")
+
+# Strategy thresholds, tuned with bench/run.py on 2 cores (see the README's
+# Performance section). Direct costs one multiply-add pass per non-zero tap over
+# the (strided) output; FFT costs a few passes over the whole padded image
+# whatever the kernel. FFT wins once the taps per output pixel exceed this.
+FFT_MIN_TAPS = 100
+# Images smaller than this (pixels x channels) are filtered in one thread.
+PARALLEL_MIN_SIZE = 1 << 18
+# Rows per tile: each tile's accumulator stays in the cache while the taps run.
+TILE_BYTES = 1 << 20
+
+Pads = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the engine will do for one image and kernel: sizes, padding and strategy.
+
+    >>> plan((6, 6), np.ones((3, 3)), padding="valid").output_shape
+    (4, 4)
+    """
+
+    image_shape: tuple[int, ...]
+    kernel_shape: tuple[int, ...]
+    pads: Pads
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    output_shape: tuple[int, ...]
+    strategy: str
+
+    def explain(self) -> str:
+        """The output-size formula with this plan's numbers filled in, one line per axis."""
+        top, bottom, left, right = self.pads
+        lines = []
+        for axis, name, before, after in ((0, "H", top, bottom), (1, "W", left, right)):
+            n, k = self.image_shape[axis], self.kernel_shape[axis]
+            d, s = self.dilation[axis], self.stride[axis]
+            eff = d * (k - 1) + 1
+            lines.append(
+                f"{name}: floor(({n} + {before} + {after} - ({d}*({k}-1)+1)) / {s}) + 1"
+                f" = floor({n + before + after - eff} / {s}) + 1 = {self.output_shape[axis]}"
+            )
+        return "\n".join(lines) + f"\nstrategy: {self.strategy}"
+
+
+def resolve_padding(padding, kernel_shape: Sequence[int], dilation=(1, 1)) -> Pads:
+    """Turn a padding argument into ``(top, bottom, left, right)`` pixel counts.
+
+    ``same`` pads ``d*(k-1)`` in total per axis, the odd pixel at the end.
+
+    >>> resolve_padding("same", (4, 3))
+    (1, 2, 1, 1)
+    >>> resolve_padding((1, 2), (3, 3))
+    (1, 1, 2, 2)
+    """
+    dy, dx = pair("dilation", dilation)
+    if isinstance(padding, str):
+        choice("padding", padding, PADDING_WORDS)
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        total_y = dy * (kernel_shape[0] - 1)
+        total_x = dx * (kernel_shape[1] - 1)
+        return (total_y // 2, total_y - total_y // 2, total_x // 2, total_x - total_x // 2)
+    if isinstance(padding, (list, tuple)):
+        if len(padding) not in (2, 4):
+            raise ValueError(
+                "padding must be 'valid', 'same', an integer, (py, px) or "
+                f"(top, bottom, left, right); got {padding!r}"
+            )
+        values = [_pad_amount(f"padding[{i}]", v) for i, v in enumerate(padding)]
+        if len(values) == 2:
+            return (values[0], values[0], values[1], values[1])
+        return tuple(values)
+    amount = _pad_amount("padding", padding)
+    return (amount, amount, amount, amount)
+
+
+def _pad_amount(name: str, value) -> int:
+    if isinstance(value, str):
+        raise ValueError(f"{name} must be 'valid', 'same' or a number of pixels; got {value!r}")
+    value = integer(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def pad(image: np.ndarray, pads: Pads, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
+    """Pad the two spatial axes of ``image`` by ``(top, bottom, left, right)``.
+
+    >>> pad(np.array([[1.0, 2.0, 3.0]]), (0, 0, 2, 0), "reflect")
+    array([[3., 2., 1., 2., 3.]])
+    """
+    choice("border", border, BORDERS)
+    top, bottom, left, right = pads
+    if not any(pads):
+        return image
+    widths = [(top, bottom), (left, right)] + [(0, 0)] * (image.ndim - 2)
+    if border == "constant":
+        return np.pad(image, widths, mode="constant", constant_values=number("cval", cval))
+    return np.pad(image, widths, mode=border)
+
+
+def output_shape(
+    image_shape: Sequence[int],
+    kernel_shape: Sequence[int],
+    *,
+    padding="same",
+    stride=1,
+    dilation=1,
+) -> tuple[int, ...]:
+    """Shape of ``convolve``'s result for a 2-D kernel, without computing it.
+
+    >>> output_shape((6, 6), (3, 3), padding="valid")
+    (4, 4)
+    >>> output_shape((6, 6), (3, 3), padding=1)
+    (6, 6)
+    >>> output_shape((6, 6), (3, 3), padding="valid", stride=2)
+    (2, 2)
+    """
+    image_shape = tuple(image_shape)
+    kernel_shape = tuple(kernel_shape)
+    pads = resolve_padding(padding, kernel_shape, dilation)
+    return _output_size(image_shape, kernel_shape, pads, pair("stride", stride),
+                        pair("dilation", dilation)) + image_shape[2:]
+
+
+def _output_size(image_shape, kernel_shape, pads, stride, dilation) -> tuple[int, int]:
+    top, bottom, left, right = pads
+    padded = (image_shape[0] + top + bottom, image_shape[1] + left + right)
+    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel_shape[:2]))
+    if span[0] > padded[0] or span[1] > padded[1]:
+        k = f"{kernel_shape[0]}×{kernel_shape[1]}"
+        if span != tuple(kernel_shape[:2]):
+            k += f" (dilated {span[0]}×{span[1]})"
+        raise ValueError(
+            f"kernel {k} is larger than the padded image {padded[0]}×{padded[1]}"
+            f" (image {image_shape[0]}×{image_shape[1]}, padding {pads})"
+        )
+    return tuple((p - e) // s + 1 for p, e, s in zip(padded, span, stride))
+
+
+def convolve(
+    image,
+    kernel,
+    *,
+    padding="same",
+    border: str = "reflect",
+    cval: float = 0.0,
+    stride=1,
+    dilation=1,
+    flip: bool = False,
+    strategy: str | None = None,
+) -> np.ndarray:
+    """Slide ``kernel`` over ``image`` and take the weighted sum at each position.
+
+    Parameters
+    ----------
+    image : array (H, W) or (H, W, C)
+    kernel : Kernel, KernelBank, catalog name, 2-D or 3-D array, or a list of those (a bank)
+        A 2-D kernel filters each channel alike; a 3-D (kh, kw, C) kernel sums over
+        the channels into one map; a bank gives one map per kernel, shape (H', W', K).
+    padding : "valid", "same", int, (py, px) or (top, bottom, left, right)
+    border : constant, reflect, symmetric, edge or wrap (what the padded pixels hold)
+    cval : the value of ``constant`` padding
+    stride, dilation : int or (y, x)
+    flip : rotate the kernel by 180 degrees (true convolution)
+    strategy : force "direct", "separable" or "fft" (for testing); None lets the engine pick
+
+    Returns
+    -------
+    float32 array of shape ``output_shape(...)``
+
+    Examples
+    --------
+    >>> image = np.zeros((6, 6)); image[3:] = 255
+    >>> convolve(image, [[1, 2, 1], [0, 0, 0], [-1, -2, -1]], padding="valid")[:, 0]
+    array([    0., -1020., -1020.,     0.], dtype=float32)
+    """
+    image = _as_image(image)
+    weights, is_bank = _as_weights(kernel)
+    stride = pair("stride", stride)
+    dilation = pair("dilation", dilation)
+    choice("border", border, BORDERS)
+    cval = number("cval", cval)
+    if strategy is not None:
+        choice("strategy", strategy, STRATEGIES)
+    if flip:
+        weights = [np.ascontiguousarray(w[::-1, ::-1]) for w in weights]
+    for w in weights:
+        _check_depth(w, image, is_bank)
+    pads = resolve_padding(padding, weights[0].shape, dilation)
+    out_hw = _output_size(image.shape, weights[0].shape, pads, stride, dilation)
+    padded = pad(image, pads, border, cval)
+    maps = [_correlate(padded, w, out_hw, stride, dilation, strategy) for w in weights]
+    return np.stack(maps, axis=-1) if is_bank else maps[0]
+
+
+def plan(image_shape: Sequence[int], kernel, *, padding="same", stride=1, dilation=1,
+         **_ignored) -> Plan:
+    """Sizes and strategy ``convolve`` would use, without touching pixels.
+
+    >>> plan((5, 5), "gaussian3").strategy
+    'separable'
+    """
+    weights, is_bank = _as_weights(kernel)
+    stride = pair("stride", stride)
+    dilation = pair("dilation", dilation)
+    image_shape = tuple(image_shape)
+    pads = resolve_padding(padding, weights[0].shape, dilation)
+    out_hw = _output_size(image_shape, weights[0].shape, pads, stride, dilation)
+    if is_bank:
+        out = out_hw + (len(weights),)
+    elif weights[0].ndim == 3:
+        out = out_hw
+    else:
+        out = out_hw + image_shape[2:]
+    strategies = sorted({choose_strategy(w[..., 0] if w.ndim == 3 else w, stride) for w in weights})
+    return Plan(image_shape, weights[0].shape, pads, stride, dilation, out, "+".join(strategies))
+
+
+def choose_strategy(matrix: np.ndarray, stride=(1, 1)) -> str:
+    """The one place where the engine picks how to compute a 2-D kernel.
+
+    >>> choose_strategy(np.ones((3, 3)))
+    'separable'
+    >>> choose_strategy(np.random.default_rng(0).random((15, 15)))
+    'fft'
+    """
+    taps = np.count_nonzero(matrix)
+    if min(matrix.shape) > 1 and _rank_one_factors(matrix) is not None:
+        return "separable"
+    if taps >= FFT_MIN_TAPS * stride[0] * stride[1]:
+        return "fft"
+    return "direct"
+
+
+def correlate_separable(image, col, row, *, border: str = "reflect", cval: float = 0.0,
+                        stride=1, dilation=1) -> np.ndarray:
+    """'same'-size filtering by a vertical 1-D kernel ``col`` then a horizontal ``row``.
+
+    Equal to ``convolve(image, np.outer(col, row), padding="same", ...)`` at a
+    fraction of the cost: k + k instead of k * k multiply-adds per pixel.
+
+    >>> correlate_separable(np.eye(3), [1, 1, 1], [1, 1, 1], border="constant")
+    array([[2., 2., 1.],
+           [2., 3., 2.],
+           [1., 2., 2.]], dtype=float32)
+    """
+    image = _as_image(image)
+    col = np.asarray(col, dtype=np.float64).ravel()
+    row = np.asarray(row, dtype=np.float64).ravel()
+    stride = pair("stride", stride)
+    dilation = pair("dilation", dilation)
+    pads = resolve_padding("same", (col.size, row.size), dilation)
+    out_hw = _output_size(image.shape, (col.size, row.size), pads, stride, dilation)
+    padded = pad(image, pads, border, cval)
+    return _separable(padded, col, row, out_hw, stride, dilation)
+
+
+# --- arguments -----------------------------------------------------------------------
+
+
+def _as_image(image) -> np.ndarray:
+    array = np.asarray(image)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"image must hold real numbers, got dtype {array.dtype}")
+    if array.ndim not in (2, 3):
+        raise ValueError(
+            f"image must be 2-D (H, W) or 3-D (H, W, C), got {array.ndim}-D shape {array.shape}"
+        )
+    if 0 in array.shape:
+        raise ValueError(f"image must not be empty, got shape {array.shape}")
+    return np.asarray(array, dtype=np.float32)
+
+
+def _as_weights(kernel) -> tuple[list[np.ndarray], bool]:
+    """Kernel argument -> (list of float64 matrices, whether it is a bank)."""
+    if isinstance(kernel, str):
+        kernel = _kernels.get_kernel(kernel)
+    if isinstance(kernel, _kernels.KernelBank):
+        return [k.matrix for k in kernel.kernels], True
+    if isinstance(kernel, _kernels.Kernel):
+        return [kernel.matrix], False
+    if isinstance(kernel, (list, tuple)) and kernel and all(
+        isinstance(k, (str, np.ndarray, _kernels.Kernel)) for k in kernel
+    ):
+        matrices = [_as_weights(k)[0][0] for k in kernel]
+        if len({m.shape for m in matrices}) > 1:
+            shapes = ", ".join("×".join(map(str, m.shape)) for m in matrices)
+            raise ValueError(f"kernels in a bank must share one shape, got {shapes}")
+        return matrices, True
+    return [_kernels.as_kernel_matrix(kernel)], False
+
+
+def _check_depth(weights: np.ndarray, image: np.ndarray, is_bank: bool) -> None:
+    channels = image.shape[2] if image.ndim == 3 else 1
+    if weights.ndim == 3 and weights.shape[2] != channels:
+        raise ValueError(
+            f"a 3-D kernel of depth {weights.shape[2]} needs an image with {weights.shape[2]}"
+            f" channels, got {channels}"
+        )
+    if is_bank and weights.ndim == 2 and image.ndim == 3:
+        raise ValueError(
+            "a bank of 2-D kernels needs a grayscale image: convert with grayscale first,"
+            " or use 3-D kernels that sum over the channels"
+        )
+
+
+# --- strategies ------------------------------------------------------------------------
+
+
+def _correlate(padded, weights, out_hw, stride, dilation, strategy) -> np.ndarray:
+    if weights.ndim == 3:
+        total = None
+        for c in range(weights.shape[2]):
+            plane = _correlate(padded[..., c], weights[..., c], out_hw, stride, dilation, strategy)
+            total = plane if total is None else np.add(total, plane, out=total)
+        return total
+    if padded.ndim == 3 and stride[1] > 1:
+        # Strided views of interleaved channels leave numpy an inner loop of length C:
+        # filter plane by plane instead.
+        planes = [padded[..., c] for c in range(padded.shape[2])]
+        return np.stack(
+            [_correlate(p, weights, out_hw, stride, dilation, strategy) for p in planes], axis=-1
+        )
+    strategy = strategy or choose_strategy(weights, stride)
+    if strategy == "separable":
+        factors = _rank_one_factors(weights)
+        if factors is None:
+            raise ValueError("strategy 'separable' needs a rank-1 kernel")
+        return _separable(padded, *factors, out_hw, stride, dilation)
+    if strategy == "fft":
+        return _fft(padded, weights, out_hw, stride, dilation)
+    return _direct(padded, weights, out_hw, stride, dilation)
+
+
+def _rank_one_factors(matrix: np.ndarray):
+    """(col, row) with ``outer(col, row) == matrix``, or None when the rank is not 1.
+
+    The factors are a row and a scaled column of the matrix itself, so integer
+    kernels such as Sobel keep exact, short binary fractions.
+    """
+    i, j = np.unravel_index(np.argmax(np.abs(matrix)), matrix.shape)
+    if matrix[i, j] == 0:
+        return None
+    row = matrix[i, :]
+    col = matrix[:, j] / matrix[i, j]
+    if not np.allclose(np.outer(col, row), matrix, rtol=1e-9, atol=1e-12 * abs(matrix[i, j])):
+        return None
+    return col, row
+
+
+def _direct(padded, weights, out_hw, stride, dilation) -> np.ndarray:
+    taps = [(i, j, float(weights[i, j])) for i, j in zip(*np.nonzero(weights))]
+    return _accumulate(padded, taps, out_hw, stride, dilation)
+
+
+def _by_weight(taps):
+    # Largest weight first: a positive first product keeps zeros from turning into -0.
+    return sorted(taps, key=lambda tap: -tap[2])
+
+
+def _separable(padded, col, row, out_hw, stride, dilation) -> np.ndarray:
+    dy, dx = dilation
+    sy, sx = stride
+    vertical = [(i, 0, float(w)) for i, w in enumerate(col) if w != 0]
+    horizontal = [(0, j, float(w)) for j, w in enumerate(row) if w != 0]
+    middle = _accumulate(padded, vertical, (out_hw[0], padded.shape[1]), (sy, 1), (dy, 1))
+    return _accumulate(middle, horizontal, out_hw, (1, sx), (1, dx))
+
+
+def _accumulate(source, taps, out_hw, stride, dilation) -> np.ndarray:
+    """out[y, x] = sum of w * source[y*sy + i*dy, x*sx + j*dx] over the taps (i, j, w)."""
+    out = np.empty(out_hw + source.shape[2:], dtype=np.float32)
+    taps = _by_weight(taps)
+    if not taps:
+        out.fill(0)
+        return out
+    sy, sx = stride
+    dy, dx = dilation
+    height, width = out_hw
+
+    def run(r0: int, r1: int) -> None:
+        acc = out[r0:r1]
+        scratch = np.empty_like(acc)
+        rows = r1 - r0
+        for n, (i, j, w) in enumerate(taps):
+            y0, x0 = r0 * sy + i * dy, j * dx
+            view = source[y0 : y0 + sy * (rows - 1) + 1 : sy, x0 : x0 + sx * (width - 1) + 1 : sx]
+            if n == 0:
+                np.multiply(view, np.float32(w), out=acc)
+            elif w == 1.0:
+                np.add(acc, view, out=acc)
+            else:
+                np.multiply(view, np.float32(w), out=scratch)
+                np.add(acc, scratch, out=acc)
+
+    row_bytes = max(1, out[0].nbytes)
+    tile = max(1, min(height, TILE_BYTES // row_bytes))
+    bounds = [(r, min(height, r + tile)) for r in range(0, height, tile)]
+    if out.size < PARALLEL_MIN_SIZE or len(bounds) == 1:
+        for r0, r1 in bounds:
+            run(r0, r1)
+    else:
+        list(_pool().map(lambda b: run(*b), bounds))
+    return out
+
+
+def _fft(padded, weights, out_hw, stride, dilation) -> np.ndarray:
+    from scipy import fft
+
+    dy, dx = dilation
+    spread = np.zeros((dy * (weights.shape[0] - 1) + 1, dx * (weights.shape[1] - 1) + 1))
+    spread[::dy, ::dx] = weights
+    # Correlation is convolution with the kernel rotated by 180 degrees.
+    flipped = spread[::-1, ::-1].astype(np.float32)
+    kh, kw = flipped.shape
+    ph, pw = padded.shape[:2]
+    shape = (fft.next_fast_len(ph + kh - 1, real=True), fft.next_fast_len(pw + kw - 1, real=True))
+    workers = os.cpu_count() or 1
+    spectrum = fft.rfft2(flipped, s=shape, workers=workers)
+    planes = [padded] if padded.ndim == 2 else [padded[..., c] for c in range(padded.shape[2])]
+    results = []
+    sy, sx = stride
+    for plane in planes:
+        full = fft.irfft2(fft.rfft2(plane, s=shape, workers=workers) * spectrum, s=shape,
+                          workers=workers)
+        region = full[kh - 1 : kh - 1 + sy * (out_hw[0] - 1) + 1 : sy,
+                      kw - 1 : kw - 1 + sx * (out_hw[1] - 1) + 1 : sx]
+        results.append(np.asarray(region, dtype=np.float32))
+    return results[0] if padded.ndim == 2 else np.stack(results, axis=-1)
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="imgfilter")
+

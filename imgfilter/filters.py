@@ -1,0 +1,147 @@
+"""Everyday filters built on the engine: blur, edges, sharpening, colour and activation.
+
+Each takes an image (H, W) or (H, W, C) on the 0-255 scale and returns float32
+of the same size. Colour images are filtered per channel.
+
+>>> import numpy as np
+>>> step = np.zeros((4, 4)); step[:, 2:] = 255
+>>> sobel(step, "x")[1]
+array([   0., 1020., 1020.,    0.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from imgfilter import engine
+from imgfilter._checks import choice, non_negative, number, pair, positive
+from imgfilter.kernels import gaussian_1d, get_kernel
+
+SOBEL_DIRECTIONS = ("x", "y", "magnitude")
+LAPLACIAN_KINDS = (4, 8)
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601-2, as Pillow's "L" mode
+
+
+def gaussian(image, sigma: float = 1.0, *, size=None, border: str = "reflect",
+             cval: float = 0.0) -> np.ndarray:
+    """Gaussian blur: two 1-D passes of sampled, normalised Gaussian taps.
+
+    ``size`` (odd or even, int or (h, w)) fixes the window; without it the
+    radius is ``int(4 * sigma + 0.5)`` as in scipy.ndimage.
+
+    >>> float(gaussian(np.full((3, 3), 7.0), sigma=2)[1, 1].round(4))
+    7.0
+    """
+    positive("sigma", sigma)
+    size_y, size_x = (None, None) if size is None else pair("size", size)
+    col = gaussian_1d(sigma=sigma, size=size_y)
+    row = gaussian_1d(sigma=sigma, size=size_x)
+    return engine.correlate_separable(image, col, row, border=border, cval=cval)
+
+
+def box(image, size=3, *, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
+    """Mean over a ``size`` × ``size`` (or (h, w)) window.
+
+    >>> box(np.array([[0.0, 9.0, 0.0]]), size=(1, 3), border="constant")
+    array([[3., 3., 3.]], dtype=float32)
+    """
+    size_y, size_x = pair("size", size)
+    return engine.correlate_separable(
+        image, np.full(size_y, 1.0 / size_y), np.full(size_x, 1.0 / size_x),
+        border=border, cval=cval,
+    )
+
+
+def sobel(image, direction: str = "magnitude", *, border: str = "reflect",
+          cval: float = 0.0) -> np.ndarray:
+    """Sobel response: ``x`` (the catalog's sobel-x), ``y`` (sobel-y) or their L2 ``magnitude``.
+
+    ``x`` and ``y`` are signed (map them with ``abs`` or ``minmax`` to save);
+    the magnitude is ``sqrt(x² + y²)``.
+    """
+    choice("direction", direction, SOBEL_DIRECTIONS)
+    options = {"border": border, "cval": cval}
+    if direction != "magnitude":
+        return engine.convolve(image, get_kernel(f"sobel-{direction}"), **options)
+    gx = engine.convolve(image, get_kernel("sobel-x"), **options)
+    gy = engine.convolve(image, get_kernel("sobel-y"), **options)
+    return np.hypot(gx, gy, out=gx)
+
+
+def laplacian(image, kind: int = 4, *, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
+    """Laplacian with the 4-neighbour kernel (``kind=4``, centre +4) or 8-neighbour (``kind=8``).
+
+    >>> laplacian(np.pad([[9.0]], 1), border="constant")
+    array([[ 0., -9.,  0.],
+           [-9., 36., -9.],
+           [ 0., -9.,  0.]], dtype=float32)
+    """
+    if kind not in LAPLACIAN_KINDS:
+        raise ValueError(f"kind must be one of 4, 8; got {kind!r}")
+    name = "laplacian" if kind == 4 else "laplacian8"
+    return engine.convolve(image, get_kernel(name), border=border, cval=cval)
+
+
+def sharpen(image, *, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
+    """The seeds' sharpening kernel [0 -1 0; -1 5 -1; 0 -1 0]: image plus its 4-neighbour Laplacian."""
+    return engine.convolve(image, get_kernel("sharpen"), border=border, cval=cval)
+
+
+def unsharp(image, sigma: float = 1.0, amount: float = 1.0, threshold: float = 0.0, *,
+            border: str = "reflect") -> np.ndarray:
+    """Unsharp mask: ``image + amount * (image - gaussian(image, sigma))``.
+
+    Where ``|image - blurred|`` is below ``threshold`` (0-255 units) the pixel is
+    left as it was, so flat noisy areas are not sharpened.
+
+    >>> float(unsharp(np.full((3, 3), 50.0), sigma=1, amount=2)[1, 1].round(4))
+    50.0
+    """
+    amount = number("amount", amount)
+    threshold = non_negative("threshold", threshold)
+    image = np.asarray(image, dtype=np.float32)
+    detail = image - gaussian(image, sigma, border=border)
+    if threshold > 0:
+        detail[np.abs(detail) < threshold] = 0
+    detail *= np.float32(amount)
+    return np.add(image, detail, out=detail)
+
+
+def grayscale(image) -> np.ndarray:
+    """Luminance ``0.299 R + 0.587 G + 0.114 B`` (ITU-R 601-2, Pillow's "L"), float32.
+
+    A grayscale image is returned unchanged; a 4th (alpha) channel is ignored.
+
+    >>> grayscale(np.array([[[255.0, 0.0, 0.0]]])).round(3)
+    array([[76.245]], dtype=float32)
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        return image
+    if image.ndim != 3 or image.shape[2] not in (1, 2, 3, 4):
+        raise ValueError(f"grayscale needs (H, W) or (H, W, C) with C in 1-4, got {image.shape}")
+    if image.shape[2] <= 2:
+        return image[..., 0].copy()
+    r, g, b = (image[..., c] for c in range(3))
+    return (r * np.float32(LUMA_WEIGHTS[0]) + g * np.float32(LUMA_WEIGHTS[1])
+            + b * np.float32(LUMA_WEIGHTS[2]))
+
+
+def relu(image) -> np.ndarray:
+    """max(x, 0), the CNN activation.
+
+    >>> relu(np.array([-2.0, 3.0]))
+    array([0., 3.], dtype=float32)
+    """
+    return np.maximum(np.asarray(image, dtype=np.float32), 0)
+
+
+def leaky_relu(image, slope: float = 0.01) -> np.ndarray:
+    """x where x > 0, else ``slope * x``.
+
+    >>> leaky_relu(np.array([-2.0, 3.0]), slope=0.5)
+    array([-1.,  3.], dtype=float32)
+    """
+    slope = non_negative("slope", slope)
+    image = np.asarray(image, dtype=np.float32)
+    return np.where(image > 0, image, image * np.float32(slope))
