@@ -9,8 +9,8 @@ from pathlib import Path
 def test_builtin_kernels_load_outside_the_checkout(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "IMGFILTER_KERNEL_PATH")}
     code = (
-        "import imgfilter as imf; k = imf.get_kernel('sobel-x');"
-        "print(k.source); print(imf.__file__); print(k.matrix.tolist())"
+        "import imgfilter as imf, imgfilter.kernels as K; k = imf.get_kernel('sobel-x');"
+        "print(K.catalog_entry('sobel-x').source); print(imf.__file__); print(k.matrix.tolist())"
     )
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                          capture_output=True, text=True, check=True)
