@@ -930,7 +930,7 @@ def _fixed_entry(folder_item) -> CatalogEntry:
         return kernel
 
     return CatalogEntry(
-        kernel.name, kernel.description, MappingProxyType({}), "built-in", definition, builder
+        kernel.name, kernel.description, MappingProxyType({}), source, definition, builder
     )
 
 
