@@ -43,7 +43,7 @@ STRATEGIES = ("direct", "separable", "fft")
 # Performance section). Direct costs one multiply-add pass per non-zero tap over
 # the (strided) output; FFT costs a few passes over the whole padded image
 # whatever the kernel. FFT wins once the taps per output pixel exceed this.
-FFT_MIN_TAPS = 100
+FFT_MIN_TAPS = 64
 # Images smaller than this (pixels x channels) are filtered in one thread.
 PARALLEL_MIN_SIZE = 1 << 18
 # Rows per tile: each tile's accumulator stays in the cache while the taps run.
