@@ -1,0 +1,106 @@
+"""16-bit colour TIFF at full precision: Pillow reads 48/64-bit colour as 8-bit and cannot write it.
+
+Reading lets Pillow (and libtiff) parse and decompress the file, so every compression and
+predictor they know works: the pixel data is unpacked twice, first with the file's own
+16-bit unpacker (the high bytes), then with the opposite byte order (the low bytes).
+Writing is a small uncompressed little-endian TIFF, one IFD, chunky samples, strips.
+
+>>> import io, numpy as np
+>>> from PIL import Image
+>>> pixels = np.array([[[0, 1, 65535]]], dtype=np.uint16)
+>>> decode(Image.open(io.BytesIO(encode(pixels))), encode(pixels)).tolist()
+[[[0, 1, 65535]]]
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import sys
+
+import numpy as np
+from PIL import Image
+
+_NATIVE = "L" if sys.byteorder == "little" else "B"
+# Unpackers of 16-bit colour samples that Pillow uses for TIFF (L/B: file order, N: native).
+RAWMODES = {f"{m};16{o}" for m in ("RGB", "RGBA", "RGBX") for o in "LBN"}
+STRIP_BYTES = 1 << 16
+
+
+def _rawmode(tile) -> str:
+    args = tile[3]
+    return args if isinstance(args, str) else args[0]
+
+
+def applies(image: Image.Image) -> bool:
+    """True if Pillow would read ``image`` (freshly opened, not loaded) at 8 bits per sample."""
+    return bool(image.tile) and all(_rawmode(tile) in RAWMODES for tile in image.tile)
+
+
+def _low_byte_tile(tile):
+    rawmode = _rawmode(tile)
+    order = rawmode[-1].replace("N", _NATIVE)
+    swapped = rawmode[:-1] + ("B" if order == "L" else "L")
+    args = tile[3]
+    args = swapped if isinstance(args, str) else (swapped, *args[1:])
+    if hasattr(tile, "_replace"):
+        return tile._replace(args=args)
+    return (tile[0], tile[1], tile[2], args)
+
+
+def decode(image: Image.Image, data: bytes) -> np.ndarray:
+    """Decode an opened 16-bit RGB(A) TIFF (``applies(image)``) to uint16 (H, W, C)."""
+    high = np.asarray(image).astype(np.uint16)
+    again = Image.open(io.BytesIO(data))
+    again.tile = [_low_byte_tile(tile) for tile in again.tile]
+    return high << 8 | np.asarray(again)
+
+
+def encode(pixels: np.ndarray) -> bytes:
+    """Encode uint16 (H, W, 3) or (H, W, 4) pixels as an uncompressed 16-bit TIFF (alpha last)."""
+    height, width, channels = pixels.shape
+    row = width * channels * 2
+    rows_per_strip = max(1, STRIP_BYTES // row)
+    strips = range(0, height, rows_per_strip)
+    counts = [min(rows_per_strip, height - start) * row for start in strips]
+    data = np.ascontiguousarray(pixels, dtype="<u2").tobytes()
+
+    # (tag, type, values): type 3 is SHORT, 4 is LONG.
+    entries = [
+        (256, 4, [width]),
+        (257, 4, [height]),
+        (258, 3, [16] * channels),
+        (259, 3, [1]),  # no compression
+        (262, 3, [2]),  # RGB
+        (273, 4, None),  # strip offsets, filled in below
+        (277, 3, [channels]),
+        (278, 4, [rows_per_strip]),
+        (279, 4, counts),
+        (284, 3, [1]),  # chunky: RGBRGB...
+        (339, 3, [1] * channels),  # unsigned integers
+    ]
+    if channels == 4:
+        entries.insert(-1, (338, 3, [2]))  # the extra sample is unassociated alpha
+    ifd_size = 2 + 12 * len(entries) + 4
+    extra_at = 8 + ifd_size
+    pixels_at = extra_at + sum(_size(t, counts if v is None else v) for _, t, v in entries)
+    offsets = [pixels_at + start * row for start in strips]
+
+    ifd, extra = [struct.pack("<H", len(entries))], []
+    for tag, kind, values in entries:
+        values = offsets if values is None else values
+        packed = struct.pack(f"<{len(values)}{'H' if kind == 3 else 'I'}", *values)
+        if len(packed) <= 4:
+            field = packed.ljust(4, b"\0")
+        else:
+            field = struct.pack("<I", extra_at + sum(map(len, extra)))
+            extra.append(packed)
+        ifd.append(struct.pack("<HHI", tag, kind, len(values)) + field)
+    ifd.append(struct.pack("<I", 0))  # no next IFD
+    head = b"II*\0" + struct.pack("<I", 8) + b"".join(ifd) + b"".join(extra)
+    return head.ljust(pixels_at, b"\0") + data
+
+
+def _size(kind: int, values: list) -> int:
+    size = (2 if kind == 3 else 4) * len(values)
+    return size if size > 4 else 0
