@@ -395,11 +395,6 @@ def _direct(padded, weights, out_hw, stride, dilation) -> np.ndarray:
     return _accumulate(padded, taps, out_hw, stride, dilation)
 
 
-def _by_weight(taps):
-    # Largest weight first: a positive first product keeps zeros from turning into -0.
-    return sorted(taps, key=lambda tap: -tap[2])
-
-
 def _separable(padded, col, row, out_hw, stride, dilation) -> np.ndarray:
     dy, dx = dilation
     sy, sx = stride
@@ -409,11 +404,23 @@ def _separable(padded, col, row, out_hw, stride, dilation) -> np.ndarray:
     return _accumulate(middle, horizontal, out_hw, (1, sx), (1, dx))
 
 
+def _group_by_weight(taps) -> list[tuple[float, list[tuple[int, int]]]]:
+    """Taps sharing a weight, largest weight first: [(w, [(i, j), ...]), ...].
+
+    Equal weights (symmetric and box kernels) share one multiply. A positive
+    first product also keeps zeros from turning into -0.
+    """
+    groups: dict[float, list[tuple[int, int]]] = {}
+    for i, j, w in taps:
+        groups.setdefault(w, []).append((i, j))
+    return sorted(groups.items(), key=lambda item: -item[0])
+
+
 def _accumulate(source, taps, out_hw, stride, dilation) -> np.ndarray:
     """out[y, x] = sum of w * source[y*sy + i*dy, x*sx + j*dx] over the taps (i, j, w)."""
     out = np.empty(out_hw + source.shape[2:], dtype=np.float32)
-    taps = _by_weight(taps)
-    if not taps:
+    groups = _group_by_weight(taps)
+    if not groups:
         out.fill(0)
         return out
     sy, sx = stride
@@ -424,15 +431,25 @@ def _accumulate(source, taps, out_hw, stride, dilation) -> np.ndarray:
         acc = out[r0:r1]
         scratch = np.empty_like(acc)
         rows = r1 - r0
-        for n, (i, j, w) in enumerate(taps):
+
+        def view(i: int, j: int) -> np.ndarray:
             y0, x0 = r0 * sy + i * dy, j * dx
-            view = source[y0 : y0 + sy * (rows - 1) + 1 : sy, x0 : x0 + sx * (width - 1) + 1 : sx]
-            if n == 0:
-                np.multiply(view, np.float32(w), out=acc)
-            elif w == 1.0:
-                np.add(acc, view, out=acc)
+            return source[y0 : y0 + sy * (rows - 1) + 1 : sy, x0 : x0 + sx * (width - 1) + 1 : sx]
+
+        for n, (w, positions) in enumerate(groups):
+            target = acc if n == 0 else scratch
+            if len(positions) == 1:
+                if n > 0 and w == 1.0:
+                    np.add(acc, view(*positions[0]), out=acc)
+                    continue
+                np.multiply(view(*positions[0]), np.float32(w), out=target)
             else:
-                np.multiply(view, np.float32(w), out=scratch)
+                np.add(view(*positions[0]), view(*positions[1]), out=target)
+                for position in positions[2:]:
+                    np.add(target, view(*position), out=target)
+                if w != 1.0:
+                    np.multiply(target, np.float32(w), out=target)
+            if n > 0:
                 np.add(acc, scratch, out=acc)
 
     row_bytes = max(1, out[0].nbytes)
