@@ -356,13 +356,6 @@ def _correlate(padded, weights, out_hw, stride, dilation, strategy) -> np.ndarra
             plane = _correlate(padded[..., c], weights[..., c], out_hw, stride, dilation, strategy)
             total = plane if total is None else np.add(total, plane, out=total)
         return total
-    if padded.ndim == 3 and stride[1] > 1:
-        # Strided views of interleaved channels leave numpy an inner loop of length C:
-        # filter plane by plane instead.
-        planes = [padded[..., c] for c in range(padded.shape[2])]
-        return np.stack(
-            [_correlate(p, weights, out_hw, stride, dilation, strategy) for p in planes], axis=-1
-        )
     strategy = strategy or choose_strategy(weights, stride)
     if strategy == "separable":
         factors = _rank_one_factors(weights)
@@ -392,7 +385,7 @@ def _rank_one_factors(matrix: np.ndarray):
 
 def _direct(padded, weights, out_hw, stride, dilation) -> np.ndarray:
     taps = [(i, j, float(weights[i, j])) for i, j in zip(*np.nonzero(weights))]
-    return _accumulate(padded, taps, out_hw, stride, dilation)
+    return _strided(padded, taps, out_hw, stride, dilation)
 
 
 def _separable(padded, col, row, out_hw, stride, dilation) -> np.ndarray:
@@ -400,8 +393,42 @@ def _separable(padded, col, row, out_hw, stride, dilation) -> np.ndarray:
     sy, sx = stride
     vertical = [(i, 0, float(w)) for i, w in enumerate(col) if w != 0]
     horizontal = [(0, j, float(w)) for j, w in enumerate(row) if w != 0]
-    middle = _accumulate(padded, vertical, (out_hw[0], padded.shape[1]), (sy, 1), (dy, 1))
-    return _accumulate(middle, horizontal, out_hw, (1, sx), (1, dx))
+    middle = _strided(padded, vertical, (out_hw[0], padded.shape[1]), (sy, 1), (dy, 1))
+    return _strided(middle, horizontal, out_hw, (1, sx), (1, dx))
+
+
+def _strided(source, taps, out_hw, stride, dilation) -> np.ndarray:
+    """``_accumulate`` with a column stride split into phases.
+
+    A view that steps over columns leaves numpy a slow gather (and, with
+    interleaved channels, an inner loop of length C). Copying each column phase
+    ``source[:, b::sx]`` once makes every tap a contiguous read, and only the
+    outputs the stride keeps are computed.
+    """
+    sx, dx = stride[1], dilation[1]
+    if sx == 1:
+        return _accumulate(source, taps, out_hw, stride, dilation)
+    phases: dict[int, list] = {}
+    for i, j, w in taps:
+        phases.setdefault(j * dx % sx, []).append((i, j * dx // sx, w))
+    out = None
+    for b, phase_taps in sorted(phases.items()):
+        phase = _column_phase(source, b, sx)
+        part = _accumulate(phase, phase_taps, out_hw, (stride[0], 1), (dilation[0], 1))
+        out = part if out is None else np.add(out, part, out=out)
+    return out
+
+
+def _column_phase(source: np.ndarray, start: int, step: int) -> np.ndarray:
+    """A contiguous copy of ``source[:, start::step]``.
+
+    Interleaved channels are copied as one opaque item per pixel, which numpy
+    moves about twice as fast as the same floats one by one.
+    """
+    if source.ndim == 3 and source.flags.c_contiguous:
+        pixel = np.dtype((np.void, source.shape[2] * source.itemsize))
+        return np.ascontiguousarray(source.view(pixel)[:, start::step]).view(source.dtype)
+    return np.ascontiguousarray(source[:, start::step])
 
 
 def _group_by_weight(taps) -> list[tuple[float, list[tuple[int, int]]]]:
