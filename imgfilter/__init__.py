@@ -25,7 +25,7 @@ _EXPORTS = {
     "load_kernel": "kernels",
     "convolve": "engine",
     "output_shape": "engine",
-    "rescale": "rescale",
+    "rescale": "rescaling",
     "gaussian": "filters",
     "box": "filters",
     "sobel": "filters",

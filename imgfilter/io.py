@@ -32,8 +32,8 @@ from PIL import Image
 from imgfilter import _png16, _pnm16, _tiff16
 from imgfilter._checks import choice, in_range, integer
 from imgfilter.errors import ImageFileError
-from imgfilter.rescale import RESCALE_MODES
-from imgfilter.rescale import rescale as _rescale
+from imgfilter.rescaling import RESCALE_MODES
+from imgfilter.rescaling import rescale as _rescale
 
 FORMATS = {
     ".png": "PNG",
@@ -409,7 +409,7 @@ def save(
     path : the target; its extension picks the format unless ``format`` is given
         (see ``FORMATS``). The folder must exist; an existing file is replaced.
     rescale : how values map into 0-255 (``clip``, ``minmax``, ``abs``; see
-        :func:`imgfilter.rescale.rescale`). Default ``clip``, or ``none`` for ``.npy``.
+        :func:`imgfilter.rescaling.rescale`). Default ``clip``, or ``none`` for ``.npy``.
         ``none`` keeps floats: only ``.npy`` and gray TIFF (a float32 "F" TIFF) can.
         The mapping applies to the colour channels; alpha is clipped. Values are then
         rounded half to even, and NaN is written as 0.

@@ -10,7 +10,7 @@ import imgfilter
 
 # Lower numbers are lower layers; a module may import its own layer or lower ones.
 LAYERS = {
-    "_checks": 0, "errors": 0, "rescale": 0,
+    "_checks": 0, "errors": 0, "rescaling": 0,
     "io": 1, "_png16": 1, "_tiff16": 1, "_pnm16": 1,
     "kernels": 2,
     "engine": 3,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from imgfilter.rescale import rescale
+from imgfilter.rescaling import rescale
 
 
 def test_clip_clamps():

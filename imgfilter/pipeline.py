@@ -1,0 +1,331 @@
+"""Chains of operations: ``gaussian sigma=1.4 | sobel | rescale mode=minmax``.
+
+A pipeline is parsed and fully validated before any image is read; every error
+names the step (its number and text) and the parameter. Running it keeps
+float32 between steps and carries alpha through each step's geometry.
+
+>>> import numpy as np
+>>> pipe = Pipeline.parse("convolve kernel=sobel-y padding=valid | rescale mode=minmax")
+>>> image = np.zeros((6, 6), np.float32); image[3:] = 255
+>>> pipe.run(image)[:, 0]
+array([255.,   0.,   0., 255.], dtype=float32)
+>>> Pipeline.parse("gaussian sigma=-1")
+Traceback (most recent call last):
+...
+imgfilter.pipeline.PipelineError: step 1 'gaussian sigma=-1': sigma must be > 0, got -1.0
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from imgfilter.registry import Operation, get_operation
+
+
+class PipelineError(ValueError):
+    """A pipeline that cannot run as written; the message points at the step."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One validated step: the operation, its checked parameters, and how it was written."""
+
+    op: Operation
+    params: dict[str, Any]
+    text: str
+    index: int = 1
+    values: Mapping[str, Any] | None = None
+
+    def __reduce__(self):
+        # Operations hold functions; a step travels (to a worker process) as its text form.
+        return make_step, (self.op.name, dict(self.values or {}), self.text, self.index)
+
+    @property
+    def label(self) -> str:
+        return f"step {self.index} {self.text!r}"
+
+    @property
+    def mapping(self) -> str | None:
+        return self.op.natural_mapping(self.params)
+
+
+def make_step(
+    name: str, values: Mapping[str, Any], text: str | None = None, index: int = 1
+) -> Step:
+    """Validate one step; errors read ``step 2 'sobel direction=q': direction must be ...``.
+
+    >>> make_step("gaussian", {"sigma": "2"}).params["sigma"]
+    2.0
+    """
+    if text is None:
+        text = " ".join([name, *(f"{k}={v}" for k, v in values.items())])
+    try:
+        op = get_operation(name)
+        params = op.validate(values)
+    except (ValueError, TypeError) as error:
+        raise PipelineError(f"step {index} {text!r}: {error}") from None
+    return Step(op, params, text, index, dict(values))
+
+
+class Pipeline:
+    """A validated chain of steps.
+
+    Build one with ``Pipeline.parse(text_or_path)``; ``run(image)`` applies it.
+    """
+
+    def __init__(self, steps: Sequence[Step]):
+        if not steps:
+            raise PipelineError("a pipeline needs at least one step")
+        self.steps = tuple(steps)
+
+    @classmethod
+    def parse(cls, source: str | os.PathLike | Sequence[Mapping[str, Any]]) -> Pipeline:
+        """A pipeline from text (``a k=v | b``), a ``.json`` path, or a list of step dicts.
+
+        A JSON file holds ``{"steps": [{"op": "gaussian", "sigma": 1.4}, ...]}``
+        (a bare list of steps works too). Text ending in ``.json`` is a path unless it
+        holds ``=`` (``convolve kernel=my.json`` is a step) and names no file.
+
+        >>> len(Pipeline.parse("gaussian sigma=1.4 | sobel | rescale mode=minmax"))
+        3
+        """
+        if isinstance(source, os.PathLike) or _names_a_file(source):
+            return cls._from_file(Path(source))
+        if isinstance(source, str):
+            return cls._from_text(source)
+        if isinstance(source, Sequence):
+            return cls._from_list(source, "pipeline")
+        raise TypeError(f"pipeline must be text, a path or a list of steps, got {source!r}")
+
+    @classmethod
+    def _from_text(cls, text: str) -> Pipeline:
+        lexer = shlex.shlex(text, posix=True, punctuation_chars="|")
+        lexer.whitespace_split = True
+        lexer.commenters = ""
+        try:
+            tokens = list(lexer)
+        except ValueError as error:
+            raise PipelineError(f"pipeline {text!r}: unbalanced quotes ({error})") from None
+        groups: list[list[str]] = [[]]
+        for token in tokens:
+            if set(token) == {"|"}:
+                groups.extend([] for _ in token)
+            else:
+                groups[-1].append(token)
+        steps = []
+        for index, words in enumerate(groups, start=1):
+            if not words:
+                where = "is empty" if text.strip() else "is empty: the pipeline has no steps"
+                raise PipelineError(f"step {index} {where} (in {text!r})")
+            steps.append(_step_from_words(words, index))
+        return cls(steps)
+
+    @classmethod
+    def _from_file(cls, path: Path) -> Pipeline:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise PipelineError(f"{path}: no such pipeline file") from None
+        except IsADirectoryError:
+            raise PipelineError(f"{path}: is a directory, not a pipeline file") from None
+        except OSError as error:
+            raise PipelineError(f"{path}: {error.strerror or error}") from None
+        except UnicodeDecodeError:
+            raise PipelineError(f"{path}: not a text file") from None
+        except json.JSONDecodeError as error:
+            raise PipelineError(
+                f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+            ) from None
+        if isinstance(data, dict):
+            unknown = set(data) - {"steps", "name", "description"}
+            if unknown:
+                raise PipelineError(
+                    f"{path}: unknown key {sorted(unknown)[0]!r}; a pipeline file holds"
+                    ' {"steps": [{"op": ..., ...}, ...]}'
+                )
+            data = data.get("steps")
+        if not isinstance(data, list):
+            raise PipelineError(
+                f'{path}: "steps" must be a list of steps like {{"op": "gaussian", "sigma": 1.4}},'
+                f" got {type(data).__name__}"
+            )
+        return cls._from_list(data, str(path))
+
+    @classmethod
+    def _from_list(cls, items: Sequence[Any], origin: str) -> Pipeline:
+        if not items:
+            raise PipelineError(f"{origin}: the list of steps is empty")
+        steps = []
+        for index, item in enumerate(items, start=1):
+            if not isinstance(item, Mapping) or not isinstance(item.get("op"), str):
+                raise PipelineError(
+                    f'{origin}: step {index} must be an object with an "op" name, got {item!r}'
+                )
+            values = {k: v for k, v in item.items() if k != "op"}
+            text = " ".join([item["op"], *(f"{k}={_show(v)}" for k, v in values.items())])
+            try:
+                steps.append(make_step(item["op"], values, text, index))
+            except PipelineError as error:
+                raise PipelineError(f"{origin}: {error}") from None
+        return cls(steps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.steps)
+
+    def __str__(self) -> str:
+        return " | ".join(step.text for step in self.steps)
+
+    def __repr__(self) -> str:
+        return f"Pipeline.parse({str(self)!r})"
+
+    @property
+    def gives_values(self) -> bool:
+        """True when the result is one value per channel (global pooling), not an image."""
+        last = self.steps[-1]
+        try:
+            return len(last.op.output_shape((1024, 1024), last.params)) == 1
+        except ValueError:
+            return False
+
+    @property
+    def output_mapping(self) -> str:
+        """How a saved 8-bit file maps values: the last step's that names one, else clip.
+
+        A ``rescale`` step names its mode; ``grayscale`` names none and keeps the one before.
+
+        >>> Pipeline.parse("sobel direction=x | grayscale").output_mapping
+        'abs'
+        """
+        mapping = "clip"
+        for step in self.steps:
+            mapping = step.mapping or mapping
+        return mapping
+
+    def run(self, image) -> Any:
+        """Apply every step to ``image`` (float32 throughout); alpha follows the geometry.
+
+        An image with 2 or 4 channels carries alpha in its last channel: it is set
+        aside, moved like the pixels (crop, stride, pooling) and put back.
+        """
+        import numpy as np
+
+        from imgfilter import io
+
+        image = np.asarray(image)
+        if image.dtype.kind not in "biuf":
+            raise TypeError(f"image must hold real numbers, got dtype {image.dtype}")
+        if image.ndim not in (2, 3):
+            raise ValueError(f"image must be 2-D (H, W) or 3-D (H, W, C), got shape {image.shape}")
+        colour, alpha = io.split_alpha(image.astype(np.float32, copy=False))
+        for step in self.steps:
+            try:
+                colour = step.op.apply(colour, step.params)
+                if alpha is not None:
+                    alpha = step.op.apply_alpha(alpha, step.params)
+            except (ValueError, TypeError) as error:
+                where = step.label if len(self.steps) > 1 else step.op.name
+                raise type(error)(f"{where}: {error}") from error
+        if alpha is None or colour.ndim == 1 or colour.ndim == 3 and colour.shape[2] not in (1, 3):
+            return colour  # values, or feature maps: no place for alpha
+        return io.join_alpha(colour, alpha)
+
+    def explain(self, shape: Sequence[int]) -> str:
+        """Per step: input shape -> output shape, the size formula with numbers, the strategy.
+
+        >>> print(Pipeline.parse("convolve kernel=box padding=valid stride=2").explain((6, 6)))
+        input: 6×6 (H×W, gray)
+        step 1 'convolve kernel=box padding=valid stride=2': 6×6 -> 2×2
+          kernel box 3×3, pads (top, bottom, left, right) (0, 0, 0, 0), stride 2×2, dilation 1×1
+          H: floor((6 + 0 + 0 - (1*(3-1)+1)) / 2) + 1 = floor(3 / 2) + 1 = 2
+          W: floor((6 + 0 + 0 - (1*(3-1)+1)) / 2) + 1 = floor(3 / 2) + 1 = 2
+          strategy: separable
+        output mapping: clip
+        """
+        shape = tuple(int(n) for n in shape)
+        has_alpha = len(shape) == 3 and shape[2] in (2, 4)
+        if has_alpha:
+            shape = shape[:2] if shape[2] == 2 else shape[:2] + (3,)
+        alpha_note = " + alpha (follows the geometry)" if has_alpha else ""
+        lines = [f"input: {_shape(shape)}{alpha_note}"]
+        for step in self.steps:
+            try:
+                plan = step.op.plan(shape, step.params)
+                out = step.op.output_shape(shape, step.params)
+            except (ValueError, TypeError) as error:
+                raise type(error)(f"{step.label}: {error}") from error
+            lines.append(f"{step.label}: {_shape(shape, bare=True)} -> {_shape(out, bare=True)}")
+            note = step.op.note(step.params) if step.op.note else ""
+            if note:
+                lines.append(f"  {note}")
+            if plan is None and not note:
+                lines.append("  pixel-wise: no window")
+            elif plan is not None:
+                kernel, _ = step.op.window(step.params)
+                name = kernel if isinstance(kernel, str) else getattr(kernel, "name", "")
+                what = f"kernel {name}" if step.op.weighted else "window"
+                pads, (sy, sx), (dy, dx) = plan.pads, plan.stride, plan.dilation
+                lines.append(
+                    f"  {what} {_shape(plan.kernel_shape, bare=True)},"
+                    f" pads (top, bottom, left, right) {pads},"
+                    f" stride {sy}×{sx}, dilation {dy}×{dx}"
+                )
+                formula = plan.explain().splitlines()
+                if not step.op.weighted:
+                    formula = [line for line in formula if not line.startswith("strategy:")]
+                lines.extend("  " + line for line in formula)
+            shape = out
+        lines.append(f"output mapping: {self.output_mapping}")
+        return "\n".join(lines)
+
+
+def _names_a_file(source: object) -> bool:
+    if not isinstance(source, str) or not source.strip().lower().endswith(".json"):
+        return False
+    return "=" not in source or Path(source.strip()).is_file()
+
+
+def _step_from_words(words: list[str], index: int) -> Step:
+    name, *pairs = words
+    text = shlex.join(words)
+    if "=" in name:
+        raise PipelineError(f"step {index} {text!r}: a step starts with an operation name")
+    values: dict[str, str] = {}
+    for word in pairs:
+        key, eq, value = word.partition("=")
+        if not eq:
+            problem = f"expected key=value, got {word!r}"
+        elif not key:
+            problem = f"parameter name missing in {word!r}"
+        elif not value:
+            problem = f"{key}= has no value"
+        elif key.replace("_", "-") in (k.replace("_", "-") for k in values):
+            problem = f"{key} is given twice"
+        else:
+            values[key] = value
+            continue
+        raise PipelineError(f"step {index} {text!r}: {problem}")
+    return make_step(name, values, text, index)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _shape(shape: Sequence[int], bare: bool = False) -> str:
+    size = "×".join(map(str, shape))
+    if bare:
+        return size
+    channels = 1 if len(shape) == 2 else shape[2]
+    kind = "H×W, gray" if channels == 1 else f"H×W×C, {channels} channels"
+    return f"{size} ({kind})"
