@@ -466,8 +466,8 @@ def _accumulate(source, taps, out_hw, stride, dilation) -> np.ndarray:
         for n, (w, positions) in enumerate(groups):
             target = acc if n == 0 else scratch
             if len(positions) == 1:
-                if n > 0 and w == 1.0:
-                    np.add(acc, view(*positions[0]), out=acc)
+                if n > 0 and w in (1.0, -1.0):
+                    (np.add if w > 0 else np.subtract)(acc, view(*positions[0]), out=acc)
                     continue
                 np.multiply(view(*positions[0]), np.float32(w), out=target)
             else:
