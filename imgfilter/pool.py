@@ -1,0 +1,123 @@
+"""Pooling: the maximum, average or minimum over windows slid with a stride, per channel.
+
+The seeds' example, 2×2 windows with stride 2:
+
+>>> import numpy as np
+>>> x = np.array([[3, 2, 0, 0], [0, 7, 1, 3], [5, 2, 3, 0], [0, 9, 2, 3]])
+>>> pool(x, 2, mode="max")
+array([[7., 3.],
+       [9., 3.]], dtype=float32)
+>>> pool(x, 2, mode="avg")
+array([[3., 1.],
+       [4., 2.]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from imgfilter import engine
+from imgfilter._checks import choice, pair
+
+POOL_MODES = ("max", "avg", "min")
+_REDUCE = {"max": np.maximum, "avg": np.add, "min": np.minimum}
+_GLOBAL = {
+    "max": lambda image: image.max(axis=(0, 1)),
+    "avg": lambda image: image.mean(axis=(0, 1), dtype=np.float64),
+    "min": lambda image: image.min(axis=(0, 1)),
+}
+
+
+def pool(
+    image,
+    size=2,
+    stride=None,
+    mode: str = "max",
+    *,
+    padding="valid",
+    border: str = "edge",
+    cval: float = 0.0,
+) -> np.ndarray:
+    """Pool ``image`` over ``size`` windows moved by ``stride``; each channel on its own.
+
+    Parameters
+    ----------
+    image : array (H, W) or (H, W, C)
+    size : int, (h, w) or "global"
+        The window. ``"global"`` pools the whole image: one value per channel,
+        returned as a 1-D array of length C (1 for a grayscale image).
+    stride : int or (sy, sx), optional
+        Step between windows; defaults to the window size (no overlap).
+    mode : ``max``, ``avg`` (the mean) or ``min``
+    padding : "valid", "same", int, (py, px) or (top, bottom, left, right)
+        As in ``convolve``; with ``same`` the output is ceil(N / stride) per axis.
+    border : constant, reflect, symmetric, edge or wrap
+        What padded pixels hold. The default ``edge`` repeats the nearest pixel,
+        which is already in every window that reaches the padding, so ``max``
+        and ``min`` are the same as ignoring the padding.
+    cval : the value of ``constant`` padding
+
+    Returns
+    -------
+    float32 array (H', W') or (H', W', C), H' = floor((H + pads - h) / sy) + 1
+
+    Examples
+    --------
+    >>> pool(np.arange(9.0).reshape(3, 3), 2, stride=1, mode="min")
+    array([[0., 1.],
+           [3., 4.]], dtype=float32)
+    >>> pool(np.arange(9.0).reshape(3, 3), "global", mode="avg")
+    array([4.], dtype=float32)
+    """
+    choice("mode", mode, POOL_MODES)
+    image = _as_image(image)
+    if isinstance(size, str):
+        choice("size", size, ("global",))
+        if stride is not None or padding != "valid":
+            raise ValueError("global pooling takes no stride or padding: it pools the whole image")
+        values = _GLOBAL[mode](image)
+        return np.atleast_1d(values).astype(np.float32)
+    window = pair("size", size)
+    steps = window if stride is None else pair("stride", stride)
+    pads = engine.resolve_padding(padding, window)
+    padded_hw = (image.shape[0] + pads[0] + pads[1], image.shape[1] + pads[2] + pads[3])
+    if window[0] > padded_hw[0] or window[1] > padded_hw[1]:
+        raise ValueError(
+            f"pool window {window[0]}×{window[1]} is larger than the padded image "
+            f"{padded_hw[0]}×{padded_hw[1]} (image {image.shape[0]}×{image.shape[1]}, "
+            f"padding {pads})"
+        )
+    padded = engine.pad(image, pads, border, cval)
+    out_hw = tuple((n - k) // s + 1 for n, k, s in zip(padded_hw, window, steps, strict=True))
+    # max, min and mean all reduce one axis at a time: rows first, then columns.
+    reduce = _REDUCE[mode]
+    rows = _reduce_axis(padded, window[0], steps[0], out_hw[0], 0, reduce)
+    out = _reduce_axis(rows, window[1], steps[1], out_hw[1], 1, reduce)
+    if mode == "avg":
+        out /= np.float32(window[0] * window[1])
+    return out
+
+
+def _reduce_axis(array, k: int, step: int, count: int, axis: int, reduce) -> np.ndarray:
+    """out[i] = reduce of array[i*step + j] over j < k, along ``axis``."""
+
+    def window_row(j: int) -> np.ndarray:
+        index = [slice(None)] * array.ndim
+        index[axis] = slice(j, j + step * (count - 1) + 1, step)
+        return array[tuple(index)]
+
+    out = np.array(window_row(0), dtype=np.float32)
+    for j in range(1, k):
+        reduce(out, window_row(j), out=out)
+    return out
+
+
+def _as_image(image) -> np.ndarray:
+    array = np.asarray(image)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"image must hold real numbers, got dtype {array.dtype}")
+    if array.ndim not in (2, 3) or 0 in array.shape:
+        raise ValueError(
+            f"image must be a non-empty (H, W) or (H, W, C) array, got shape {array.shape}"
+        )
+    return array.astype(np.float32, copy=False)
