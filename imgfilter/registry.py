@@ -653,7 +653,7 @@ register(Operation(
 
 
 def _check_denoise(params: Mapping[str, Any]) -> None:
-    from imgfilter.denoise import METHOD_PARAMS
+    from imgfilter.denoising import METHOD_PARAMS
 
     method = params["method"]
     extra = [k for k in ("size", "sigma", "sigma_range", "h", "patch", "search")
@@ -683,7 +683,7 @@ def _denoise_note(params: Mapping[str, Any]) -> str:
 
 register(Operation(
     "denoise", "Remove noise: mean, median, gaussian, bilateral or non-local means (nlm).",
-    "imgfilter.denoise:denoise",
+    "imgfilter.denoising:denoise",
     params=(
         Param("method", "choice", "median", "mean, median (salt-and-pepper), gaussian, "
               "bilateral (keeps edges) or nlm (non-local means)",
@@ -718,7 +718,7 @@ def _check_noise(params: Mapping[str, Any]) -> None:
 
 register(Operation(
     "noise", "Add noise (for testing denoisers): gaussian or salt-and-pepper, seeded.",
-    "imgfilter.denoise:add_noise",
+    "imgfilter.denoising:add_noise",
     params=(
         Param("kind", "choice", "gaussian", "gaussian or salt-and-pepper",
               choices=("gaussian", "salt-and-pepper")),
@@ -767,7 +767,7 @@ def _check_pool(params: Mapping[str, Any]) -> None:
 
 register(Operation(
     "pool", "Pooling: max, avg or min over windows (size, stride, padding), or global.",
-    "imgfilter.pool:pool",
+    "imgfilter.pooling:pool",
     params=(
         Param("size", "pair", 2, "Window N or H,W; 'global' gives one value per channel "
               "(printed)", units="pixels", low=1, words=("global",)),

@@ -15,7 +15,7 @@ LAYERS = {
     "kernels": 2,
     "engine": 3,
     "filters": 4,
-    "edges": 5, "denoise": 5, "metrics": 5, "pool": 5,
+    "edges": 5, "denoising": 5, "metrics": 5, "pooling": 5,
     "registry": 6,
     "pipeline": 7,
     "cli": 8, "demo": 8, "__main__": 8,

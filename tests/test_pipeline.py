@@ -157,7 +157,7 @@ def test_values_stay_float32_between_steps(rng):
 
 
 def test_seeds_cnn_chain_convolve_relu_pool():
-    pool = pytest.importorskip("imgfilter.pool")
+    pool = pytest.importorskip("imgfilter.pooling")
     if "pool" not in __import__("imgfilter.registry").registry.OPERATIONS:
         pytest.skip("pool not registered yet")
     image = np.arange(36, dtype=np.float32).reshape(6, 6)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from scipy import ndimage
 
-from imgfilter.denoise import add_noise, bilateral, denoise, median, nl_means
+from imgfilter.denoising import add_noise, bilateral, denoise, median, nl_means
 from imgfilter.metrics import psnr
 
 REPO = Path(__file__).resolve().parent.parent
@@ -264,7 +264,7 @@ def test_bad_images_are_refused(image):
 
 
 def test_median_bands_mixing_integer_and_float_values_stay_exact(monkeypatch):
-    import imgfilter.denoise as module
+    import imgfilter.denoising as module
 
     monkeypatch.setattr(module, "MEDIAN_WORKING_SET", 1600)  # bands of one row
     rng = np.random.default_rng(9)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from skimage.measure import block_reduce
 
 from imgfilter.engine import output_shape
-from imgfilter.pool import pool
+from imgfilter.pooling import pool
 
 SEEDS = np.array([[3, 2, 0, 0], [0, 7, 1, 3], [5, 2, 3, 0], [0, 9, 2, 3]])
 REDUCERS = {"max": np.max, "avg": np.mean, "min": np.min}
