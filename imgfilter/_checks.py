@@ -16,7 +16,9 @@ from typing import Any
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) or _is_numpy_scalar(value)
+    return (
+        isinstance(value, (int, float)) and not isinstance(value, bool) or _is_numpy_scalar(value)
+    )
 
 
 def _is_numpy_scalar(value: Any) -> bool:

@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import numpy as np
@@ -220,7 +218,7 @@ def _network_median(padded: np.ndarray, size: int, original=None) -> np.ndarray 
 
     # About size² arrays of a band are alive at once: keep them within the cache.
     band_bytes = MEDIAN_WORKING_SET // (size * size)
-    _in_bands(out.shape[0], max(1, padded[0].nbytes), run, band_bytes=band_bytes)
+    engine.in_bands(out.shape[0], padded[0].nbytes, run, band_bytes=band_bytes)
     return None if inexact else out
 
 
@@ -435,20 +433,8 @@ def _neighbour_mean(image, radius, margin, offsets, weight, border) -> np.ndarra
         out[r0:r1] = np.moveaxis(result, 0, 2) if colour else result[0]
 
     row_bytes = max(1, padded[0].nbytes)
-    _in_bands(height, row_bytes, run, min_rows=max(16, 4 * pad))
+    engine.in_bands(height, row_bytes, run, band_bytes=BAND_BYTES, min_rows=max(16, 4 * pad))
     return out
-
-
-def _in_bands(height: int, row_bytes: int, run, min_rows: int = 1, band_bytes=None) -> None:
-    """Call ``run(r0, r1)`` over bands of about ``band_bytes``, in parallel on all cores."""
-    rows = max(min_rows, (band_bytes or BAND_BYTES) // row_bytes)
-    bounds = [(r, min(height, r + rows)) for r in range(0, height, rows)]
-    if len(bounds) == 1:
-        run(*bounds[0])
-        return
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        for _ in pool.map(lambda b: run(*b), bounds):
-            pass
 
 
 # --- synthetic noise ---------------------------------------------------------------------

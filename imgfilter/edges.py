@@ -24,9 +24,6 @@ array([[0, 0, 0, 1, 0, 0],
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from scipy import ndimage
 
@@ -172,7 +169,8 @@ def _gradient_maxima(smoothed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         padded = np.pad(band, ((int(r0 == 0), int(r1 == height)), (1, 1)), mode="reflect")
         maxima[r0:r1] = _band_maxima(padded, gx[inner], gy[inner])
 
-    _in_bands(height, run)
+    row_bytes = smoothed[0].nbytes
+    engine.in_bands(height, row_bytes, run, band_bytes=BAND_ROWS * row_bytes)
     return magnitude, maxima
 
 
@@ -219,16 +217,6 @@ def _band_maxima(padded, gx, gy) -> np.ndarray:
     diag += near
     keep &= centre * np.float32(1 + TIE_TOLERANCE) >= diag
     return keep
-
-
-def _in_bands(height: int, run) -> None:
-    """Call ``run(r0, r1)`` over bands of rows, in parallel on the available cores."""
-    bounds = [(r, min(height, r + BAND_ROWS)) for r in range(0, height, BAND_ROWS)]
-    if len(bounds) == 1:
-        run(*bounds[0])
-        return
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        list(pool.map(lambda b: run(*b), bounds))
 
 
 def _automatic_thresholds(magnitude: np.ndarray, quantiles) -> tuple[float, float]:

@@ -25,6 +25,7 @@ array([[19., 25.],
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,8 +45,8 @@ STRATEGIES = ("direct", "separable", "fft")
 # the (strided) output; FFT costs a few passes over the whole padded image
 # whatever the kernel. FFT wins once the taps per output pixel exceed this.
 FFT_MIN_TAPS = 64
-# Images smaller than this (pixels x channels) are filtered in one thread.
-PARALLEL_MIN_SIZE = 1 << 18
+# Results smaller than this are computed in one thread.
+PARALLEL_MIN_BYTES = 1 << 20
 # Rows per tile: each tile's accumulator stays in the cache while the taps run.
 TILE_BYTES = 1 << 20
 
@@ -160,14 +161,18 @@ def output_shape(
     image_shape = tuple(image_shape)
     kernel_shape = tuple(kernel_shape)
     pads = resolve_padding(padding, kernel_shape, dilation)
-    return _output_size(image_shape, kernel_shape, pads, pair("stride", stride),
-                        pair("dilation", dilation)) + image_shape[2:]
+    return (
+        _output_size(
+            image_shape, kernel_shape, pads, pair("stride", stride), pair("dilation", dilation)
+        )
+        + image_shape[2:]
+    )
 
 
 def _output_size(image_shape, kernel_shape, pads, stride, dilation) -> tuple[int, int]:
     top, bottom, left, right = pads
     padded = (image_shape[0] + top + bottom, image_shape[1] + left + right)
-    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel_shape[:2]))
+    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel_shape[:2], strict=False))
     if span[0] > padded[0] or span[1] > padded[1]:
         k = f"{kernel_shape[0]}×{kernel_shape[1]}"
         if span != tuple(kernel_shape[:2]):
@@ -176,7 +181,7 @@ def _output_size(image_shape, kernel_shape, pads, stride, dilation) -> tuple[int
             f"kernel {k} is larger than the padded image {padded[0]}×{padded[1]}"
             f" (image {image_shape[0]}×{image_shape[1]}, padding {pads})"
         )
-    return tuple((p - e) // s + 1 for p, e, s in zip(padded, span, stride))
+    return tuple((p - e) // s + 1 for p, e, s in zip(padded, span, stride, strict=False))
 
 
 def convolve(
@@ -235,8 +240,9 @@ def convolve(
     return np.stack(maps, axis=-1) if is_bank else maps[0]
 
 
-def plan(image_shape: Sequence[int], kernel, *, padding="same", stride=1, dilation=1,
-         **_ignored) -> Plan:
+def plan(
+    image_shape: Sequence[int], kernel, *, padding="same", stride=1, dilation=1, **_ignored
+) -> Plan:
     """Sizes and strategy ``convolve`` would use, without touching pixels.
 
     >>> plan((5, 5), "gaussian3").strategy
@@ -274,8 +280,9 @@ def choose_strategy(matrix: np.ndarray, stride=(1, 1)) -> str:
     return "direct"
 
 
-def correlate_separable(image, col, row, *, border: str = "reflect", cval: float = 0.0,
-                        stride=1, dilation=1) -> np.ndarray:
+def correlate_separable(
+    image, col, row, *, border: str = "reflect", cval: float = 0.0, stride=1, dilation=1
+) -> np.ndarray:
     """'same'-size filtering by a vertical 1-D kernel ``col`` then a horizontal ``row``.
 
     Equal to ``convolve(image, np.outer(col, row), padding="same", ...)`` at a
@@ -321,8 +328,10 @@ def _as_weights(kernel) -> tuple[list[np.ndarray], bool]:
         return [k.matrix for k in kernel.kernels], True
     if isinstance(kernel, _kernels.Kernel):
         return [kernel.matrix], False
-    if isinstance(kernel, (list, tuple)) and kernel and all(
-        isinstance(k, (str, np.ndarray, _kernels.Kernel)) for k in kernel
+    if (
+        isinstance(kernel, (list, tuple))
+        and kernel
+        and all(isinstance(k, (str, np.ndarray, _kernels.Kernel)) for k in kernel)
     ):
         matrices = [_as_weights(k)[0][0] for k in kernel]
         if len({m.shape for m in matrices}) > 1:
@@ -384,7 +393,7 @@ def _rank_one_factors(matrix: np.ndarray):
 
 
 def _direct(padded, weights, out_hw, stride, dilation) -> np.ndarray:
-    taps = [(i, j, float(weights[i, j])) for i, j in zip(*np.nonzero(weights))]
+    taps = [(i, j, float(weights[i, j])) for i, j in zip(*np.nonzero(weights), strict=False)]
     return _strided(padded, taps, out_hw, stride, dilation)
 
 
@@ -479,14 +488,7 @@ def _accumulate(source, taps, out_hw, stride, dilation) -> np.ndarray:
             if n > 0:
                 np.add(acc, scratch, out=acc)
 
-    row_bytes = max(1, out[0].nbytes)
-    tile = max(1, min(height, TILE_BYTES // row_bytes))
-    bounds = [(r, min(height, r + tile)) for r in range(0, height, tile)]
-    if out.size < PARALLEL_MIN_SIZE or len(bounds) == 1:
-        for r0, r1 in bounds:
-            run(r0, r1)
-    else:
-        list(_pool().map(lambda b: run(*b), bounds))
+    in_bands(height, out[0].nbytes, run)
     return out
 
 
@@ -507,15 +509,56 @@ def _fft(padded, weights, out_hw, stride, dilation) -> np.ndarray:
     results = []
     sy, sx = stride
     for plane in planes:
-        full = fft.irfft2(fft.rfft2(plane, s=shape, workers=workers) * spectrum, s=shape,
-                          workers=workers)
-        region = full[kh - 1 : kh - 1 + sy * (out_hw[0] - 1) + 1 : sy,
-                      kw - 1 : kw - 1 + sx * (out_hw[1] - 1) + 1 : sx]
+        full = fft.irfft2(
+            fft.rfft2(plane, s=shape, workers=workers) * spectrum, s=shape, workers=workers
+        )
+        region = full[
+            kh - 1 : kh - 1 + sy * (out_hw[0] - 1) + 1 : sy,
+            kw - 1 : kw - 1 + sx * (out_hw[1] - 1) + 1 : sx,
+        ]
         results.append(np.asarray(region, dtype=np.float32))
     return results[0] if padded.ndim == 2 else np.stack(results, axis=-1)
+
+
+def in_bands(
+    height: int, row_bytes: int, run, *, band_bytes: int = TILE_BYTES, min_rows: int = 1
+) -> None:
+    """Call ``run(r0, r1)`` over bands of rows of about ``band_bytes``, on every core.
+
+    Bands keep each call's working set in the cache, and threads pay off because
+    numpy releases the GIL inside its loops. Called from inside a band, it runs
+    in line, so bands may nest without waiting on each other.
+
+    >>> seen = []
+    >>> in_bands(5, 100, lambda r0, r1: seen.append((r0, r1)), band_bytes=200)
+    >>> sorted(seen)
+    [(0, 2), (2, 4), (4, 5)]
+    """
+    rows = max(min_rows, band_bytes // max(1, row_bytes))
+    bounds = [(r, min(height, r + rows)) for r in range(0, height, rows)]
+    if len(bounds) == 1 or height * row_bytes < PARALLEL_MIN_BYTES or _in_worker.active:
+        for r0, r1 in bounds:
+            run(r0, r1)
+        return
+
+    def work(band: tuple[int, int]) -> None:
+        _in_worker.active = True
+        try:
+            run(*band)
+        finally:
+            _in_worker.active = False
+
+    for _ in _pool().map(work, bounds):  # iterating re-raises a band's error
+        pass
+
+
+class _WorkerFlag(threading.local):
+    active = False
+
+
+_in_worker = _WorkerFlag()
 
 
 @lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="imgfilter")
-

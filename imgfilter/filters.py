@@ -22,8 +22,9 @@ LAPLACIAN_KINDS = (4, 8)
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601-2, as Pillow's "L" mode
 
 
-def gaussian(image, sigma: float = 1.0, *, size=None, border: str = "reflect",
-             cval: float = 0.0) -> np.ndarray:
+def gaussian(
+    image, sigma: float = 1.0, *, size=None, border: str = "reflect", cval: float = 0.0
+) -> np.ndarray:
     """Gaussian blur: two 1-D passes of sampled, normalised Gaussian taps.
 
     ``size`` (odd or even, int or (h, w)) fixes the window; without it the
@@ -47,13 +48,17 @@ def box(image, size=3, *, border: str = "reflect", cval: float = 0.0) -> np.ndar
     """
     size_y, size_x = pair("size", size)
     return engine.correlate_separable(
-        image, np.full(size_y, 1.0 / size_y), np.full(size_x, 1.0 / size_x),
-        border=border, cval=cval,
+        image,
+        np.full(size_y, 1.0 / size_y),
+        np.full(size_x, 1.0 / size_x),
+        border=border,
+        cval=cval,
     )
 
 
-def sobel(image, direction: str = "magnitude", *, border: str = "reflect",
-          cval: float = 0.0) -> np.ndarray:
+def sobel(
+    image, direction: str = "magnitude", *, border: str = "reflect", cval: float = 0.0
+) -> np.ndarray:
     """Sobel response: ``x`` (the catalog's sobel-x), ``y`` (sobel-y) or their L2 ``magnitude``.
 
     ``x`` and ``y`` are signed (map them with ``abs`` or ``minmax`` to save);
@@ -87,12 +92,18 @@ def laplacian(image, kind: int = 4, *, border: str = "reflect", cval: float = 0.
 
 
 def sharpen(image, *, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
-    """The seeds' sharpening kernel [0 -1 0; -1 5 -1; 0 -1 0]: image plus its 4-neighbour Laplacian."""
+    """The seeds' sharpening kernel [0 -1 0; -1 5 -1; 0 -1 0]: image plus its Laplacian."""
     return engine.convolve(image, get_kernel("sharpen"), border=border, cval=cval)
 
 
-def unsharp(image, sigma: float = 1.0, amount: float = 1.0, threshold: float = 0.0, *,
-            border: str = "reflect") -> np.ndarray:
+def unsharp(
+    image,
+    sigma: float = 1.0,
+    amount: float = 1.0,
+    threshold: float = 0.0,
+    *,
+    border: str = "reflect",
+) -> np.ndarray:
     """Unsharp mask: ``image + amount * (image - gaussian(image, sigma))``.
 
     Where ``|image - blurred|`` is below ``threshold`` (0-255 units) the pixel is
@@ -127,8 +138,11 @@ def grayscale(image) -> np.ndarray:
     if image.shape[2] <= 2:
         return image[..., 0].copy()
     r, g, b = (image[..., c] for c in range(3))
-    return (r * np.float32(LUMA_WEIGHTS[0]) + g * np.float32(LUMA_WEIGHTS[1])
-            + b * np.float32(LUMA_WEIGHTS[2]))
+    return (
+        r * np.float32(LUMA_WEIGHTS[0])
+        + g * np.float32(LUMA_WEIGHTS[1])
+        + b * np.float32(LUMA_WEIGHTS[2])
+    )
 
 
 def relu(image) -> np.ndarray:

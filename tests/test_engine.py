@@ -36,8 +36,16 @@ def reference_pads(padding, kernel_shape, dilation):
     return tuple(padding)
 
 
-def reference(image, kernel, padding="same", border="reflect", cval=0.0, stride=(1, 1),
-              dilation=(1, 1), flip=False):
+def reference(
+    image,
+    kernel,
+    padding="same",
+    border="reflect",
+    cval=0.0,
+    stride=(1, 1),
+    dilation=(1, 1),
+    flip=False,
+):
     """The definition: a loop over output pixels of an np.pad-ed image, in float64."""
     image = np.asarray(image, dtype=np.float64)
     kernel = np.asarray(kernel, dtype=np.float64)
@@ -92,16 +100,19 @@ paddings = st.one_of(
     flip=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-def test_engine_matches_plain_loop(height, width, kh, kw, channels, padding, border, stride,
-                                   dilation, flip, seed):
+def test_engine_matches_plain_loop(
+    height, width, kh, kw, channels, padding, border, stride, dilation, flip, seed
+):
     rng = np.random.default_rng(seed)
     shape = (height, width) if channels is None else (height, width, channels)
     image = random_image(rng, shape)
     kernel = rng.uniform(-1, 1, (kh, kw))
     options = dict(padding=padding, border=border, cval=7.5, stride=stride, dilation=dilation)
     top, bottom, left, right = reference_pads(padding, (kh, kw), dilation)
-    fits = (height + top + bottom >= dilation[0] * (kh - 1) + 1
-            and width + left + right >= dilation[1] * (kw - 1) + 1)
+    fits = (
+        height + top + bottom >= dilation[0] * (kh - 1) + 1
+        and width + left + right >= dilation[1] * (kw - 1) + 1
+    )
     if not fits:
         with pytest.raises(ValueError, match="larger than the padded image"):
             convolve(image, kernel, flip=flip, **options)
@@ -110,8 +121,10 @@ def test_engine_matches_plain_loop(height, width, kh, kw, channels, padding, bor
     got = convolve(image, kernel, flip=flip, **options)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, expected, **TOL)
-    assert output_shape(shape, (kh, kw), padding=padding, stride=stride,
-                        dilation=dilation) == got.shape
+    assert (
+        output_shape(shape, (kh, kw), padding=padding, stride=stride, dilation=dilation)
+        == got.shape
+    )
 
 
 @pytest.mark.parametrize("strategy", ["direct", "fft"])
@@ -121,8 +134,9 @@ def test_every_strategy_matches_plain_loop_on_rgb(strategy, border):
     image = random_image(rng, (9, 12, 3))
     kernel = rng.uniform(-1, 1, (4, 3))
     expected = reference(image, kernel, border=border, cval=3.0, stride=(2, 1), dilation=(1, 2))
-    got = convolve(image, kernel, border=border, cval=3.0, stride=(2, 1), dilation=(1, 2),
-                   strategy=strategy)
+    got = convolve(
+        image, kernel, border=border, cval=3.0, stride=(2, 1), dilation=(1, 2), strategy=strategy
+    )
     np.testing.assert_allclose(got, expected, **TOL)
 
 
@@ -144,8 +158,9 @@ def test_bank_gives_one_feature_map_per_kernel():
     got = convolve(image, bank, padding="valid", stride=2)
     assert got.shape == (4, 4, 4)
     for k, kernel in enumerate(bank):
-        np.testing.assert_allclose(got[..., k], reference(image, kernel, "valid", stride=(2, 2)),
-                                   **TOL)
+        np.testing.assert_allclose(
+            got[..., k], reference(image, kernel, "valid", stride=(2, 2)), **TOL
+        )
 
 
 # --- against scipy.ndimage -------------------------------------------------------------
@@ -159,8 +174,9 @@ def test_same_padding_matches_scipy_correlate(border, kshape):
     kernel = rng.uniform(-1, 1, kshape)
     # scipy centres an even kernel one pixel later than "same" (odd pixel at the end).
     origin = tuple(-1 if k % 2 == 0 else 0 for k in kshape) + (0,)
-    expected = ndi.correlate(image.astype(np.float64), kernel[..., None], mode=NDI_MODE[border],
-                             cval=5.0, origin=origin)
+    expected = ndi.correlate(
+        image.astype(np.float64), kernel[..., None], mode=NDI_MODE[border], cval=5.0, origin=origin
+    )
     np.testing.assert_allclose(convolve(image, kernel, border=border, cval=5.0), expected, **TOL)
 
 
@@ -176,8 +192,12 @@ def test_flip_matches_scipy_convolve():
 
 
 @settings(max_examples=40, deadline=None)
-@given(size=st.sampled_from([1, 3, 5]), border=st.sampled_from(BORDERS),
-       seed=st.integers(0, 1000), channels=st.sampled_from([None, 3]))
+@given(
+    size=st.sampled_from([1, 3, 5]),
+    border=st.sampled_from(BORDERS),
+    seed=st.integers(0, 1000),
+    channels=st.sampled_from([None, 3]),
+)
 def test_identity_kernel_returns_the_input(size, border, seed, channels):
     rng = np.random.default_rng(seed)
     image = random_image(rng, (7, 9) if channels is None else (7, 9, channels))
@@ -187,8 +207,12 @@ def test_identity_kernel_returns_the_input(size, border, seed, channels):
 
 
 @settings(max_examples=40, deadline=None)
-@given(a=st.floats(-3, 3), b=st.floats(-3, 3), seed=st.integers(0, 1000),
-       strategy=st.sampled_from(["direct", "fft"]))
+@given(
+    a=st.floats(-3, 3),
+    b=st.floats(-3, 3),
+    seed=st.integers(0, 1000),
+    strategy=st.sampled_from(["direct", "fft"]),
+)
 def test_convolution_is_linear(a, b, seed, strategy):
     rng = np.random.default_rng(seed)
     x, y = random_image(rng, (12, 10)), random_image(rng, (12, 10))
@@ -199,11 +223,18 @@ def test_convolution_is_linear(a, b, seed, strategy):
 
 
 @settings(max_examples=40, deadline=None)
-@given(kh=st.integers(1, 7), kw=st.integers(1, 7), seed=st.integers(0, 1000),
-       border=st.sampled_from(BORDERS), stride=st.integers(1, 3), dilation=st.integers(1, 2),
-       channels=st.sampled_from([None, 3]))
-def test_separable_kernel_equals_its_full_matrix_under_every_strategy(kh, kw, seed, border,
-                                                                     stride, dilation, channels):
+@given(
+    kh=st.integers(1, 7),
+    kw=st.integers(1, 7),
+    seed=st.integers(0, 1000),
+    border=st.sampled_from(BORDERS),
+    stride=st.integers(1, 3),
+    dilation=st.integers(1, 2),
+    channels=st.sampled_from([None, 3]),
+)
+def test_separable_kernel_equals_its_full_matrix_under_every_strategy(
+    kh, kw, seed, border, stride, dilation, channels
+):
     rng = np.random.default_rng(seed)
     image = random_image(rng, (16, 15) if channels is None else (16, 15, channels))
     col, row = rng.uniform(-1, 1, kh), rng.uniform(-1, 1, kw)
@@ -212,27 +243,36 @@ def test_separable_kernel_equals_its_full_matrix_under_every_strategy(kh, kw, se
     expected = reference(image, full, "same", border, 0.0, (stride,) * 2, (dilation,) * 2)
     strategies = ["direct", "fft"] + (["separable"] if min(kh, kw) > 1 else [])
     for strategy in strategies:
-        np.testing.assert_allclose(convolve(image, full, strategy=strategy, **options), expected,
-                                   **TOL)
+        np.testing.assert_allclose(
+            convolve(image, full, strategy=strategy, **options), expected, **TOL
+        )
     np.testing.assert_allclose(correlate_separable(image, col, row, **options), expected, **TOL)
 
 
 @settings(max_examples=30, deadline=None)
-@given(stride=st.tuples(st.integers(1, 4), st.integers(1, 4)), seed=st.integers(0, 1000),
-       kshape=st.sampled_from([(3, 3), (2, 2), (1, 5), (5, 5)]))
+@given(
+    stride=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    seed=st.integers(0, 1000),
+    kshape=st.sampled_from([(3, 3), (2, 2), (1, 5), (5, 5)]),
+)
 def test_stride_equals_subsampled_stride_one(stride, seed, kshape):
     rng = np.random.default_rng(seed)
     image = random_image(rng, (17, 14, 3))
     kernel = rng.uniform(-1, 1, kshape)
     full = convolve(image, kernel)
-    np.testing.assert_allclose(convolve(image, kernel, stride=stride),
-                               full[:: stride[0], :: stride[1]], **TOL)
+    np.testing.assert_allclose(
+        convolve(image, kernel, stride=stride), full[:: stride[0], :: stride[1]], **TOL
+    )
 
 
 @settings(max_examples=60, deadline=None)
-@given(n=st.tuples(st.integers(1, 40), st.integers(1, 40)),
-       k=st.tuples(st.integers(1, 7), st.integers(1, 7)),
-       padding=paddings, stride=st.integers(1, 4), dilation=st.integers(1, 3))
+@given(
+    n=st.tuples(st.integers(1, 40), st.integers(1, 40)),
+    k=st.tuples(st.integers(1, 7), st.integers(1, 7)),
+    padding=paddings,
+    stride=st.integers(1, 4),
+    dilation=st.integers(1, 3),
+)
 def test_output_shape_equals_the_real_shape(n, k, padding, stride, dilation):
     options = dict(padding=padding, stride=stride, dilation=dilation)
     try:
@@ -276,8 +316,11 @@ def test_dilated_kernel_equals_kernel_with_zeros_between_taps():
     kernel = rng.uniform(-1, 1, (3, 3))
     spread = np.zeros((5, 5))
     spread[::2, ::2] = kernel
-    np.testing.assert_allclose(convolve(image, kernel, dilation=2, padding="valid"),
-                               convolve(image, spread, padding="valid"), **TOL)
+    np.testing.assert_allclose(
+        convolve(image, kernel, dilation=2, padding="valid"),
+        convolve(image, spread, padding="valid"),
+        **TOL,
+    )
 
 
 def test_plan_explains_formula_and_strategy():
@@ -299,9 +342,11 @@ def test_strategy_choice():
 
 def test_kernel_by_catalog_name():
     image = np.arange(25.0).reshape(5, 5)
-    np.testing.assert_allclose(convolve(image, "gaussian3", padding="valid"),
-                               reference(image, np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16,
-                                         padding="valid"), **TOL)
+    np.testing.assert_allclose(
+        convolve(image, "gaussian3", padding="valid"),
+        reference(image, np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16, padding="valid"),
+        **TOL,
+    )
 
 
 # --- bad input --------------------------------------------------------------------------
@@ -318,8 +363,11 @@ def test_kernel_by_catalog_name():
         ({"padding": (1, -1)}, ValueError, r"padding\[1\] must be >= 0"),
         ({"padding": (1, 1, 1)}, ValueError, "padding must be 'valid', 'same', an integer"),
         ({"padding": "full"}, ValueError, "padding must be one of valid, same; got 'full'"),
-        ({"border": "bogus"}, ValueError,
-         "border must be one of constant, reflect, symmetric, edge, wrap; got 'bogus'"),
+        (
+            {"border": "bogus"},
+            ValueError,
+            "border must be one of constant, reflect, symmetric, edge, wrap; got 'bogus'",
+        ),
         ({"cval": float("nan")}, ValueError, "cval must be finite"),
         ({"strategy": "gpu"}, ValueError, "strategy must be one of"),
     ],
@@ -330,8 +378,11 @@ def test_bad_options_are_refused(kwargs, error, message):
 
 
 def test_kernel_larger_than_padded_image_names_the_sizes():
-    with pytest.raises(ValueError, match=r"kernel 7×7 \(dilated 13×13\) is larger than the "
-                                         r"padded image 10×12"):
+    with pytest.raises(
+        ValueError,
+        match=r"kernel 7×7 \(dilated 13×13\) is larger than the "
+        r"padded image 10×12",
+    ):
         convolve(np.zeros((10, 12)), np.ones((7, 7)), padding="valid", dilation=2)
 
 

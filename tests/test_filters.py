@@ -19,8 +19,9 @@ def photo():
 
 @pytest.mark.parametrize("sigma", [0.5, 1.0, 2.5])
 def test_gaussian_matches_scipy_gaussian_filter(photo, sigma):
-    expected = ndi.gaussian_filter(photo.astype(np.float64), (sigma, sigma, 0), mode="mirror",
-                                   truncate=4.0)
+    expected = ndi.gaussian_filter(
+        photo.astype(np.float64), (sigma, sigma, 0), mode="mirror", truncate=4.0
+    )
     np.testing.assert_allclose(filters.gaussian(photo, sigma), expected, **TOL)
 
 

@@ -12,8 +12,14 @@ def test_builtin_kernels_load_outside_the_checkout(tmp_path):
         "import imgfilter as imf, imgfilter.kernels as K; k = imf.get_kernel('sobel-x');"
         "print(K.catalog_entry('sobel-x').source); print(imf.__file__); print(k.matrix.tolist())"
     )
-    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     source, module_file, matrix = run.stdout.splitlines()
     assert matrix == "[[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]"
     assert Path(source).is_file()

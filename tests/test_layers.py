@@ -10,15 +10,25 @@ import imgfilter
 
 # Lower numbers are lower layers; a module may import its own layer or lower ones.
 LAYERS = {
-    "_checks": 0, "errors": 0, "rescaling": 0,
-    "io": 1, "_png16": 1, "_tiff16": 1, "_pnm16": 1,
+    "_checks": 0,
+    "errors": 0,
+    "rescaling": 0,
+    "io": 1,
+    "_png16": 1,
+    "_tiff16": 1,
+    "_pnm16": 1,
     "kernels": 2,
     "engine": 3,
     "filters": 4,
-    "edges": 5, "denoising": 5, "metrics": 5, "pooling": 5,
+    "edges": 5,
+    "denoising": 5,
+    "metrics": 5,
+    "pooling": 5,
     "registry": 6,
     "pipeline": 7,
-    "cli": 8, "demo": 8, "__main__": 8,
+    "cli": 8,
+    "demo": 8,
+    "__main__": 8,
 }
 FORBIDDEN = {"cv2", "skimage"}
 PACKAGE = Path(imgfilter.__file__).parent
