@@ -24,17 +24,15 @@ array([[19., 25.],
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
+from imgfilter import _compute
 from imgfilter import kernels as _kernels
 from imgfilter._checks import choice, integer, number, pair
+from imgfilter._compute import in_bands as in_bands  # Canny and denoising band with it
 
 BORDERS = ("constant", "reflect", "symmetric", "edge", "wrap")
 PADDING_WORDS = ("valid", "same")
@@ -45,10 +43,6 @@ STRATEGIES = ("direct", "separable", "fft")
 # the (strided) output; FFT costs a few passes over the whole padded image
 # whatever the kernel. FFT wins once the taps per output pixel exceed this.
 FFT_MIN_TAPS = 64
-# Results smaller than this are computed in one thread.
-PARALLEL_MIN_BYTES = 1 << 20
-# Rows per tile: each tile's accumulator stays in the cache while the taps run.
-TILE_BYTES = 1 << 20
 
 Pads = tuple[int, int, int, int]
 
@@ -235,8 +229,8 @@ def convolve(
         _check_depth(w, image, is_bank)
     pads = resolve_padding(padding, weights[0].shape, dilation)
     out_hw = _output_size(image.shape, weights[0].shape, pads, stride, dilation)
-    padded = pad(image, pads, border, cval)
-    maps = [_correlate(padded, w, out_hw, stride, dilation, strategy) for w in weights]
+    source = _compute.PaddedSource(image, pads, border, cval)
+    maps = [_correlate(source, w, out_hw, stride, dilation, strategy) for w in weights]
     return np.stack(maps, axis=-1) if is_bank else maps[0]
 
 
@@ -300,8 +294,9 @@ def correlate_separable(
     dilation = pair("dilation", dilation)
     pads = resolve_padding("same", (col.size, row.size), dilation)
     out_hw = _output_size(image.shape, (col.size, row.size), pads, stride, dilation)
-    padded = pad(image, pads, border, cval)
-    return _separable(padded, col, row, out_hw, stride, dilation)
+    choice("border", border, BORDERS)
+    source = _compute.PaddedSource(image, pads, border, number("cval", cval))
+    return _compute.separable(source, col, row, out_hw, stride, dilation)
 
 
 # --- arguments -----------------------------------------------------------------------
@@ -358,22 +353,25 @@ def _check_depth(weights: np.ndarray, image: np.ndarray, is_bank: bool) -> None:
 # --- strategies ------------------------------------------------------------------------
 
 
-def _correlate(padded, weights, out_hw, stride, dilation, strategy) -> np.ndarray:
+def _correlate(source: _compute.PaddedSource, weights, out_hw, stride, dilation,
+               strategy) -> np.ndarray:
     if weights.ndim == 3:
         total = None
         for c in range(weights.shape[2]):
-            plane = _correlate(padded[..., c], weights[..., c], out_hw, stride, dilation, strategy)
-            total = plane if total is None else np.add(total, plane, out=total)
+            plane = np.ascontiguousarray(source.image[..., c])
+            channel = _compute.PaddedSource(plane, source.pads, source.border, source.cval)
+            result = _correlate(channel, weights[..., c], out_hw, stride, dilation, strategy)
+            total = result if total is None else np.add(total, result, out=total)
         return total
     strategy = strategy or choose_strategy(weights, stride)
     if strategy == "separable":
         factors = _rank_one_factors(weights)
         if factors is None:
             raise ValueError("strategy 'separable' needs a rank-1 kernel")
-        return _separable(padded, *factors, out_hw, stride, dilation)
+        return _compute.separable(source, *factors, out_hw, stride, dilation)
     if strategy == "fft":
-        return _fft(padded, weights, out_hw, stride, dilation)
-    return _direct(padded, weights, out_hw, stride, dilation)
+        return _compute.fft(source, weights, out_hw, stride, dilation)
+    return _compute.direct(source, weights, out_hw, stride, dilation)
 
 
 def _rank_one_factors(matrix: np.ndarray):
@@ -390,175 +388,3 @@ def _rank_one_factors(matrix: np.ndarray):
     if not np.allclose(np.outer(col, row), matrix, rtol=1e-9, atol=1e-12 * abs(matrix[i, j])):
         return None
     return col, row
-
-
-def _direct(padded, weights, out_hw, stride, dilation) -> np.ndarray:
-    taps = [(i, j, float(weights[i, j])) for i, j in zip(*np.nonzero(weights), strict=False)]
-    return _strided(padded, taps, out_hw, stride, dilation)
-
-
-def _separable(padded, col, row, out_hw, stride, dilation) -> np.ndarray:
-    dy, dx = dilation
-    sy, sx = stride
-    vertical = [(i, 0, float(w)) for i, w in enumerate(col) if w != 0]
-    horizontal = [(0, j, float(w)) for j, w in enumerate(row) if w != 0]
-    middle = _strided(padded, vertical, (out_hw[0], padded.shape[1]), (sy, 1), (dy, 1))
-    return _strided(middle, horizontal, out_hw, (1, sx), (1, dx))
-
-
-def _strided(source, taps, out_hw, stride, dilation) -> np.ndarray:
-    """``_accumulate`` with a column stride split into phases.
-
-    A view that steps over columns leaves numpy a slow gather (and, with
-    interleaved channels, an inner loop of length C). Copying each column phase
-    ``source[:, b::sx]`` once makes every tap a contiguous read, and only the
-    outputs the stride keeps are computed.
-    """
-    sx, dx = stride[1], dilation[1]
-    if sx == 1:
-        return _accumulate(source, taps, out_hw, stride, dilation)
-    phases: dict[int, list] = {}
-    for i, j, w in taps:
-        phases.setdefault(j * dx % sx, []).append((i, j * dx // sx, w))
-    out = None
-    for b, phase_taps in sorted(phases.items()):
-        phase = _column_phase(source, b, sx)
-        part = _accumulate(phase, phase_taps, out_hw, (stride[0], 1), (dilation[0], 1))
-        out = part if out is None else np.add(out, part, out=out)
-    return out
-
-
-def _column_phase(source: np.ndarray, start: int, step: int) -> np.ndarray:
-    """A contiguous copy of ``source[:, start::step]``.
-
-    Interleaved channels are copied as one opaque item per pixel, which numpy
-    moves about twice as fast as the same floats one by one.
-    """
-    if source.ndim == 3 and source.flags.c_contiguous:
-        pixel = np.dtype((np.void, source.shape[2] * source.itemsize))
-        return np.ascontiguousarray(source.view(pixel)[:, start::step]).view(source.dtype)
-    return np.ascontiguousarray(source[:, start::step])
-
-
-def _group_by_weight(taps) -> list[tuple[float, list[tuple[int, int]]]]:
-    """Taps sharing a weight, largest weight first: [(w, [(i, j), ...]), ...].
-
-    Equal weights (symmetric and box kernels) share one multiply. A positive
-    first product also keeps zeros from turning into -0.
-    """
-    groups: dict[float, list[tuple[int, int]]] = {}
-    for i, j, w in taps:
-        groups.setdefault(w, []).append((i, j))
-    return sorted(groups.items(), key=lambda item: -item[0])
-
-
-def _accumulate(source, taps, out_hw, stride, dilation) -> np.ndarray:
-    """out[y, x] = sum of w * source[y*sy + i*dy, x*sx + j*dx] over the taps (i, j, w)."""
-    out = np.empty(out_hw + source.shape[2:], dtype=np.float32)
-    groups = _group_by_weight(taps)
-    if not groups:
-        out.fill(0)
-        return out
-    sy, sx = stride
-    dy, dx = dilation
-    height, width = out_hw
-
-    def run(r0: int, r1: int) -> None:
-        acc = out[r0:r1]
-        scratch = np.empty_like(acc)
-        rows = r1 - r0
-
-        def view(i: int, j: int) -> np.ndarray:
-            y0, x0 = r0 * sy + i * dy, j * dx
-            return source[y0 : y0 + sy * (rows - 1) + 1 : sy, x0 : x0 + sx * (width - 1) + 1 : sx]
-
-        for n, (w, positions) in enumerate(groups):
-            target = acc if n == 0 else scratch
-            if len(positions) == 1:
-                if n > 0 and w in (1.0, -1.0):
-                    (np.add if w > 0 else np.subtract)(acc, view(*positions[0]), out=acc)
-                    continue
-                np.multiply(view(*positions[0]), np.float32(w), out=target)
-            else:
-                np.add(view(*positions[0]), view(*positions[1]), out=target)
-                for position in positions[2:]:
-                    np.add(target, view(*position), out=target)
-                if w != 1.0:
-                    np.multiply(target, np.float32(w), out=target)
-            if n > 0:
-                np.add(acc, scratch, out=acc)
-
-    in_bands(height, out[0].nbytes, run)
-    return out
-
-
-def _fft(padded, weights, out_hw, stride, dilation) -> np.ndarray:
-    from scipy import fft
-
-    dy, dx = dilation
-    spread = np.zeros((dy * (weights.shape[0] - 1) + 1, dx * (weights.shape[1] - 1) + 1))
-    spread[::dy, ::dx] = weights
-    # Correlation is convolution with the kernel rotated by 180 degrees.
-    flipped = spread[::-1, ::-1].astype(np.float32)
-    kh, kw = flipped.shape
-    ph, pw = padded.shape[:2]
-    shape = (fft.next_fast_len(ph + kh - 1, real=True), fft.next_fast_len(pw + kw - 1, real=True))
-    workers = os.cpu_count() or 1
-    spectrum = fft.rfft2(flipped, s=shape, workers=workers)
-    planes = [padded] if padded.ndim == 2 else [padded[..., c] for c in range(padded.shape[2])]
-    results = []
-    sy, sx = stride
-    for plane in planes:
-        full = fft.irfft2(
-            fft.rfft2(plane, s=shape, workers=workers) * spectrum, s=shape, workers=workers
-        )
-        region = full[
-            kh - 1 : kh - 1 + sy * (out_hw[0] - 1) + 1 : sy,
-            kw - 1 : kw - 1 + sx * (out_hw[1] - 1) + 1 : sx,
-        ]
-        results.append(np.asarray(region, dtype=np.float32))
-    return results[0] if padded.ndim == 2 else np.stack(results, axis=-1)
-
-
-def in_bands(
-    height: int, row_bytes: int, run, *, band_bytes: int = TILE_BYTES, min_rows: int = 1
-) -> None:
-    """Call ``run(r0, r1)`` over bands of rows of about ``band_bytes``, on every core.
-
-    Bands keep each call's working set in the cache, and threads pay off because
-    numpy releases the GIL inside its loops. Called from inside a band, it runs
-    in line, so bands may nest without waiting on each other.
-
-    >>> seen = []
-    >>> in_bands(5, 100, lambda r0, r1: seen.append((r0, r1)), band_bytes=200)
-    >>> sorted(seen)
-    [(0, 2), (2, 4), (4, 5)]
-    """
-    rows = max(min_rows, band_bytes // max(1, row_bytes))
-    bounds = [(r, min(height, r + rows)) for r in range(0, height, rows)]
-    if len(bounds) == 1 or height * row_bytes < PARALLEL_MIN_BYTES or _in_worker.active:
-        for r0, r1 in bounds:
-            run(r0, r1)
-        return
-
-    def work(band: tuple[int, int]) -> None:
-        _in_worker.active = True
-        try:
-            run(*band)
-        finally:
-            _in_worker.active = False
-
-    for _ in _pool().map(work, bounds):  # iterating re-raises a band's error
-        pass
-
-
-class _WorkerFlag(threading.local):
-    active = False
-
-
-_in_worker = _WorkerFlag()
-
-
-@lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="imgfilter")

@@ -18,6 +18,7 @@ LAYERS = {
     "_tiff16": 1,
     "_pnm16": 1,
     "kernels": 2,
+    "_compute": 3,
     "engine": 3,
     "filters": 4,
     "edges": 5,

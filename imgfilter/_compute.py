@@ -1,0 +1,294 @@
+"""The engine's arithmetic: padded sources, the three strategies, and banded threading.
+
+Nothing here validates arguments; ``imgfilter.engine`` does that and calls in.
+The direct and separable strategies run band by band over the output rows:
+each band reads only the padded rows it needs (views of the image where no
+padding is involved), so no padded copy of the whole image is ever made, the
+working set stays in the cache, and the bands run on every core.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
+import numpy as np
+
+# Output bytes per band: a band's accumulator stays in the cache while the taps run.
+TILE_BYTES = 1 << 20
+# Results smaller than this are computed in one thread.
+PARALLEL_MIN_BYTES = 1 << 20
+
+Taps = list[tuple[int, int, float]]
+
+
+class PaddedSource:
+    """An image seen through its padding, without building the padded copy.
+
+    ``rows(p0, p1)`` returns padded rows ``p0..p1`` (padded coordinates); where
+    they are plain image rows and no column padding is asked for, it is a view.
+
+    >>> source = PaddedSource(np.arange(3.0)[None, :], (1, 1, 2, 0), "reflect", 0.0)
+    >>> source.rows(0, 3).tolist()
+    [[2.0, 1.0, 0.0, 1.0, 2.0], [2.0, 1.0, 0.0, 1.0, 2.0], [2.0, 1.0, 0.0, 1.0, 2.0]]
+    """
+
+    def __init__(self, image: np.ndarray, pads, border: str, cval: float):
+        self.image, self.pads, self.border, self.cval = image, pads, border, np.float32(cval)
+        top, bottom, left, right = pads
+        height, width = image.shape[:2]
+        self.shape = (height + top + bottom, width + left + right) + image.shape[2:]
+        self.row_index = self._index(height, top, bottom)
+        self.col_index = self._index(width, left, right)
+
+    def _index(self, n: int, before: int, after: int) -> np.ndarray:
+        """Which image row (or column) each padded one copies; -1 for the constant."""
+        if self.border == "constant":
+            return np.pad(np.arange(n), (before, after), constant_values=-1)
+        return np.pad(np.arange(n), (before, after), mode=self.border)
+
+    def rows(self, p0: int, p1: int, columns: bool = True) -> np.ndarray:
+        """Padded rows ``p0..p1``; with ``columns=False`` only the image's own columns."""
+        block = self._take_rows(self.row_index[p0:p1])
+        left, right = self.pads[2:]
+        if not columns or not (left or right):
+            return block
+        out = np.empty((block.shape[0], self.shape[1]) + block.shape[2:], dtype=np.float32)
+        out[:, left : left + block.shape[1]] = block
+        self.fill_columns(out)
+        return out
+
+    def fill_columns(self, block: np.ndarray, constant=None) -> None:
+        """Write the left and right padding columns of ``block`` from its image columns.
+
+        ``constant`` overrides the value of constant padding (the vertical pass of
+        a separable kernel scales it by the column weights' sum).
+        """
+        left, right = self.pads[2:]
+        width = self.image.shape[1]
+        for part in (slice(0, left), slice(left + width, left + width + right)):
+            index = self.col_index[part]
+            if index.size == 0:
+                continue
+            if self.border == "constant":
+                block[:, part] = self.cval if constant is None else constant
+            else:
+                block[:, part] = block[:, left + index]
+
+    def _take_rows(self, index: np.ndarray) -> np.ndarray:
+        first = int(index[0])
+        if first >= 0 and np.array_equal(index, np.arange(first, first + index.size)):
+            return self.image[first : first + index.size]
+        block = np.take(self.image, np.maximum(index, 0), axis=0)
+        if self.border == "constant":
+            block[index < 0] = self.cval
+        return block
+
+    def full(self) -> np.ndarray:
+        """The whole padded image (the FFT strategy needs it)."""
+        return self.rows(0, self.shape[0])
+
+
+# --- strategies ---------------------------------------------------------------------------
+
+
+def direct(source: PaddedSource, weights: np.ndarray, out_hw, stride, dilation) -> np.ndarray:
+    """One multiply-add pass per non-zero tap, band by band over the output rows."""
+    taps = [(i, j, float(weights[i, j])) for i, j in zip(*np.nonzero(weights), strict=True)]
+    out = _empty(out_hw, source)
+    sy, dy = stride[0], dilation[0]
+    span = dy * (weights.shape[0] - 1) + 1
+
+    def run(o0: int, o1: int) -> None:
+        block = source.rows(o0 * sy, (o1 - 1) * sy + span)
+        accumulate(out[o0:o1], block, taps, stride, dilation)
+
+    in_bands(out_hw[0], out[0].nbytes, run, min_rows=span)
+    return out
+
+
+def separable(source: PaddedSource, col, row, out_hw, stride, dilation) -> np.ndarray:
+    """A vertical pass by ``col`` then a horizontal pass by ``row``, band by band.
+
+    Column padding commutes with the vertical pass, so it is filled in after it,
+    on the band's intermediate rows: interior bands read the image as views.
+    """
+    (sy, sx), (dy, dx) = stride, dilation
+    vertical = [(i, 0, float(w)) for i, w in enumerate(col) if w != 0]
+    horizontal = [(0, j, float(w)) for j, w in enumerate(row) if w != 0]
+    out = _empty(out_hw, source)
+    span = dy * (len(col) - 1) + 1
+    left, width = source.pads[2], source.image.shape[1]
+    constant = source.cval * np.float32(sum(col))
+
+    def run(o0: int, o1: int) -> None:
+        block = source.rows(o0 * sy, (o1 - 1) * sy + span, columns=False)
+        middle = np.empty((o1 - o0, source.shape[1]) + block.shape[2:], dtype=np.float32)
+        accumulate(middle[:, left : left + width], block, vertical, (sy, 1), (dy, 1))
+        source.fill_columns(middle, constant)
+        accumulate(out[o0:o1], middle, horizontal, (1, sx), (1, dx))
+
+    in_bands(out_hw[0], source.shape[1] * out[0][0].nbytes, run)
+    return out
+
+
+def fft(source: PaddedSource, weights: np.ndarray, out_hw, stride, dilation) -> np.ndarray:
+    """Correlation through the real FFT of the padded image, one channel at a time."""
+    from scipy import fft as sfft
+
+    dy, dx = dilation
+    spread = np.zeros((dy * (weights.shape[0] - 1) + 1, dx * (weights.shape[1] - 1) + 1))
+    spread[::dy, ::dx] = weights
+    # Correlation is convolution with the kernel rotated by 180 degrees.
+    flipped = spread[::-1, ::-1].astype(np.float32)
+    kh, kw = flipped.shape
+    padded = source.full()
+    ph, pw = padded.shape[:2]
+    shape = (sfft.next_fast_len(ph + kh - 1, True), sfft.next_fast_len(pw + kw - 1, True))
+    workers = os.cpu_count() or 1
+    spectrum = sfft.rfft2(flipped, s=shape, workers=workers)
+    planes = [padded] if padded.ndim == 2 else [padded[..., c] for c in range(padded.shape[2])]
+    (sy, sx), results = stride, []
+    for plane in planes:
+        product = sfft.rfft2(plane, s=shape, workers=workers)
+        product *= spectrum
+        full = sfft.irfft2(product, s=shape, workers=workers)
+        region = full[
+            kh - 1 : kh - 1 + sy * (out_hw[0] - 1) + 1 : sy,
+            kw - 1 : kw - 1 + sx * (out_hw[1] - 1) + 1 : sx,
+        ]
+        results.append(np.asarray(region, dtype=np.float32))
+    return results[0] if padded.ndim == 2 else np.stack(results, axis=-1)
+
+
+def _empty(out_hw, source: PaddedSource) -> np.ndarray:
+    return np.empty(tuple(out_hw) + source.image.shape[2:], dtype=np.float32)
+
+
+# --- the tap loop -------------------------------------------------------------------------
+
+
+def accumulate(acc: np.ndarray, source: np.ndarray, taps: Taps, stride, dilation) -> None:
+    """``acc[y, x] = sum of w * source[y*sy + i*dy, x*sx + j*dx]`` over the taps (i, j, w).
+
+    A column stride is split into phases first: a view that steps over columns
+    leaves numpy a slow gather (with interleaved channels, an inner loop of
+    length C), while each phase copy ``source[:, b::sx]`` is read contiguously.
+    """
+    (sy, sx), (dy, dx) = stride, dilation
+    if sx == 1:
+        _accumulate_phase(acc, source, taps, sy, dy, dx)
+        return
+    phases: dict[int, Taps] = {}
+    for i, j, w in taps:
+        phases.setdefault(j * dx % sx, []).append((i, j * dx // sx, w))
+    if not phases:
+        acc.fill(0)
+    scratch = np.empty_like(acc) if len(phases) > 1 else None
+    for n, (b, phase_taps) in enumerate(sorted(phases.items())):
+        target = acc if n == 0 else scratch
+        _accumulate_phase(target, _column_phase(source, b, sx), phase_taps, sy, dy, 1)
+        if n > 0:
+            np.add(acc, scratch, out=acc)
+
+
+def _accumulate_phase(acc, source, taps: Taps, sy: int, dy: int, dx: int) -> None:
+    rows, width = acc.shape[:2]
+    groups = _group_by_weight(taps)
+    if not groups:
+        acc.fill(0)
+        return
+    scratch = np.empty_like(acc) if len(groups) > 1 else None
+
+    def view(i: int, j: int) -> np.ndarray:
+        y0, x0 = i * dy, j * dx
+        return source[y0 : y0 + sy * (rows - 1) + 1 : sy, x0 : x0 + width]
+
+    for n, (w, positions) in enumerate(groups):
+        target = acc if n == 0 else scratch
+        if len(positions) == 1:
+            if n > 0 and w in (1.0, -1.0):
+                (np.add if w > 0 else np.subtract)(acc, view(*positions[0]), out=acc)
+                continue
+            np.multiply(view(*positions[0]), np.float32(w), out=target)
+        else:
+            np.add(view(*positions[0]), view(*positions[1]), out=target)
+            for position in positions[2:]:
+                np.add(target, view(*position), out=target)
+            if w != 1.0:
+                np.multiply(target, np.float32(w), out=target)
+        if n > 0:
+            np.add(acc, scratch, out=acc)
+
+
+def _group_by_weight(taps: Taps) -> list[tuple[float, list[tuple[int, int]]]]:
+    """Taps sharing a weight, largest weight first: [(w, [(i, j), ...]), ...].
+
+    Equal weights (symmetric and box kernels) share one multiply. A positive
+    first product also keeps zeros from turning into -0.
+    """
+    groups: dict[float, list[tuple[int, int]]] = {}
+    for i, j, w in taps:
+        groups.setdefault(w, []).append((i, j))
+    return sorted(groups.items(), key=lambda item: -item[0])
+
+
+def _column_phase(source: np.ndarray, start: int, step: int) -> np.ndarray:
+    """A contiguous copy of ``source[:, start::step]``.
+
+    Interleaved channels are copied as one opaque item per pixel, which numpy
+    moves about twice as fast as the same floats one by one.
+    """
+    if source.ndim == 3 and source.flags.c_contiguous:
+        pixel = np.dtype((np.void, source.shape[2] * source.itemsize))
+        return np.ascontiguousarray(source.view(pixel)[:, start::step]).view(source.dtype)
+    return np.ascontiguousarray(source[:, start::step])
+
+
+# --- threads ------------------------------------------------------------------------------
+
+
+def in_bands(
+    height: int, row_bytes: int, run, *, band_bytes: int = TILE_BYTES, min_rows: int = 1
+) -> None:
+    """Call ``run(r0, r1)`` over bands of rows of about ``band_bytes``, on every core.
+
+    Bands keep each call's working set in the cache, and threads pay off because
+    numpy releases the GIL inside its loops. Called from inside a band, it runs
+    in line, so bands may nest without waiting on each other.
+
+    >>> seen = []
+    >>> in_bands(5, 100, lambda r0, r1: seen.append((r0, r1)), band_bytes=200)
+    >>> sorted(seen)
+    [(0, 2), (2, 4), (4, 5)]
+    """
+    rows = max(min_rows, band_bytes // max(1, row_bytes))
+    bounds = [(r, min(height, r + rows)) for r in range(0, height, rows)]
+    if len(bounds) == 1 or height * row_bytes < PARALLEL_MIN_BYTES or _in_worker.active:
+        for r0, r1 in bounds:
+            run(r0, r1)
+        return
+
+    def work(band: tuple[int, int]) -> None:
+        _in_worker.active = True
+        try:
+            run(*band)
+        finally:
+            _in_worker.active = False
+
+    for _ in _pool().map(work, bounds):  # iterating re-raises a band's error
+        pass
+
+
+class _WorkerFlag(threading.local):
+    active = False
+
+
+_in_worker = _WorkerFlag()
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="imgfilter")
