@@ -508,13 +508,23 @@ def _as_image(image: Any) -> np.ndarray:
     return array.astype(np.float32, copy=False)
 
 
+_QUANTISE_BAND_BYTES = 1 << 20
+
+
 def _quantise(values: np.ndarray, depth: int) -> np.ndarray:
-    """0-255 floats -> uint8 or uint16 (x257), rounding half to even; NaN -> 0."""
+    """0-255 floats -> uint8 or uint16 (x257), clipped, rounding half to even; NaN -> 0.
+
+    Works through the rows in bands, so no full-size float temporary is made.
+    """
     scale, top, dtype = (1, 255, np.uint8) if depth == 8 else (257, 65535, np.uint16)
-    values = values * np.float32(scale)  # a copy, worked on in place below
-    values[np.isnan(values)] = 0
-    np.clip(values, 0, top, out=values)
-    return np.rint(values, out=values).astype(dtype)
+    out = np.empty(values.shape, dtype=dtype)
+    rows = max(1, _QUANTISE_BAND_BYTES // max(1, values[0].nbytes))
+    for r0 in range(0, values.shape[0], rows):
+        band = values[r0 : r0 + rows] * np.float32(scale)
+        band[np.isnan(band)] = 0
+        np.clip(band, 0, top, out=band)
+        out[r0 : r0 + rows] = np.rint(band, out=band)
+    return out
 
 
 def _prepare(
@@ -553,8 +563,10 @@ def _prepare(
             f"{name}: {fmt} cannot store alpha; the alpha channel was dropped", stacklevel=3
         )
         alpha = None
-    colour = _rescale(colour, mode)
-    if alpha is not None and mode != "none":
+    quantised = fmt != "NPY" and mode != "none"
+    if not (quantised and mode == "clip"):  # quantising clips: no full-size copy for it
+        colour = _rescale(colour, mode)
+    if alpha is not None and mode != "none" and not quantised:
         alpha = _rescale(alpha, "clip")
 
     if fmt == "NPY":

@@ -881,3 +881,15 @@ def test_describe_of_a_jpeg_sample():
 def test_describe_fails_like_load(tmp_path):
     with pytest.raises(ImageFileError, match="no such file"):
         iio.describe(tmp_path / "nope.png")
+
+
+def test_npy_with_clip_rescale_is_clipped(tmp_path):
+    target = tmp_path / "clipped.npy"
+    iio.save(np.array([[-5.0, 300.0, 7.5]], dtype=np.float32), target, rescale="clip")
+    assert np.load(target).tolist() == [[0.0, 255.0, 7.5]]
+
+
+def test_eight_bit_save_clips_and_rounds_half_to_even(tmp_path):
+    target = tmp_path / "rounded.png"
+    iio.save(np.array([[-5.0, 300.0, 2.5, 3.5, np.nan]], dtype=np.float32), target)
+    assert iio.load(target).tolist() == [[0.0, 255.0, 2.0, 4.0, 0.0]]
