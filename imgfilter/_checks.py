@@ -93,3 +93,21 @@ def pair(name: str, value: Any, convert=positive_int) -> tuple:
         return (convert(f"{name}[0]", value[0]), convert(f"{name}[1]", value[1]))
     item = convert(name, value)
     return (item, item)
+
+
+def image_array(value: Any, name: str = "image"):
+    """A float32 (H, W) or (H, W, C) array, non-empty, of real numbers.
+
+    numpy is imported here, not at the top, so that command-line help stays fast.
+    """
+    import numpy as np
+
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    if array.ndim not in (2, 3) or 0 in array.shape:
+        raise ValueError(
+            f"{name} must be a non-empty 2-D (H, W) or 3-D (H, W, C) array,"
+            f" got {array.ndim}-D shape {array.shape}"
+        )
+    return array.astype(np.float32, copy=False)

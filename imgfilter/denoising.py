@@ -16,7 +16,15 @@ import numpy as np
 from scipy import ndimage
 
 from imgfilter import engine, filters
-from imgfilter._checks import choice, in_range, integer, non_negative, positive, positive_int
+from imgfilter._checks import (
+    choice,
+    image_array,
+    in_range,
+    integer,
+    non_negative,
+    positive,
+    positive_int,
+)
 
 METHODS = ("mean", "median", "gaussian", "bilateral", "nlm")
 NOISE_KINDS = ("gaussian", "salt-and-pepper")
@@ -89,7 +97,7 @@ def denoise(
     10.0
     """
     choice("method", method, METHODS)
-    image = _as_image(image)
+    image = image_array(image)
     given = {
         "size": size,
         "sigma": sigma,
@@ -128,17 +136,6 @@ def denoise(
     )
 
 
-def _as_image(image) -> np.ndarray:
-    array = np.asarray(image)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"image must hold real numbers, got dtype {array.dtype}")
-    if array.ndim not in (2, 3) or 0 in array.shape:
-        raise ValueError(
-            f"image must be a non-empty (H, W) or (H, W, C) array, got shape {array.shape}"
-        )
-    return array.astype(np.float32, copy=False)
-
-
 def _odd(name: str, value) -> int:
     value = positive_int(name, value)
     if value % 2 == 0:
@@ -160,7 +157,7 @@ def median(image, size: int = 3, *, border: str = "reflect") -> np.ndarray:
     >>> float(median(np.array([[1.0, 9.0, 2.0], [8.0, 3.0, 7.0], [4.0, 6.0, 5.0]]))[1, 1])
     5.0
     """
-    image = _as_image(image)
+    image = image_array(image)
     size = _odd("size", size)
     if size == 1:
         return image.copy()
@@ -324,7 +321,7 @@ def bilateral(
     >>> bilateral(step, sigma=2, sigma_range=10)[0].round(3)
     array([  0.,   0.,   0., 200., 200., 200.], dtype=float32)
     """
-    image = _as_image(image)
+    image = image_array(image)
     sigma = positive("sigma", sigma)
     sigma_range = positive("sigma_range", sigma_range)
     size = 2 * int(np.floor(1.5 * sigma + 0.5)) + 1 if size is None else _odd("size", size)
@@ -360,7 +357,7 @@ def nl_means(
     >>> float(nl_means(flat, h=5, patch=3, search=5).max())
     50.0
     """
-    image = _as_image(image)
+    image = image_array(image)
     h = positive("h", h)
     patch = _odd("patch", patch)
     search = _odd("search", search)
@@ -465,7 +462,7 @@ def add_noise(
     (20, [0.0, 255.0])
     """
     choice("kind", kind, NOISE_KINDS)
-    image = _as_image(image)
+    image = image_array(image)
     rng = np.random.default_rng(None if seed is None else integer("seed", seed))
     if kind == "gaussian":
         sigma = non_negative("amount", 10.0 if amount is None else amount)

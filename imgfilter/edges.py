@@ -28,7 +28,7 @@ import numpy as np
 from scipy import ndimage
 
 from imgfilter import engine, filters
-from imgfilter._checks import in_range, non_negative, pair
+from imgfilter._checks import image_array, in_range, non_negative, pair
 
 # Rows per band: NMS works on a band of rows at a time, so its temporaries stay small.
 BAND_ROWS = 32
@@ -98,24 +98,13 @@ def canny(
     """
     sigma = non_negative("sigma", sigma)
     low, high, quantiles = _check_thresholds(low, high, quantiles)
-    gray = _as_gray(image)
+    gray = filters.grayscale(image_array(image))
     smoothed = filters.gaussian(gray, sigma) if sigma > 0 else gray
     magnitude, maxima = _gradient_maxima(smoothed)
     if low is None:
         low, high = _automatic_thresholds(magnitude, quantiles)
     candidates = maxima & (magnitude > low)
     return _hysteresis(candidates, candidates & (magnitude > high))
-
-
-def _as_gray(image) -> np.ndarray:
-    array = np.asarray(image)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"image must hold real numbers, got dtype {array.dtype}")
-    if array.ndim not in (2, 3) or 0 in array.shape:
-        raise ValueError(
-            f"image must be a non-empty (H, W) or (H, W, C) array, got shape {array.shape}"
-        )
-    return filters.grayscale(array)
 
 
 def _check_thresholds(low, high, quantiles):

@@ -31,7 +31,7 @@ import numpy as np
 
 from imgfilter import _compute
 from imgfilter import kernels as _kernels
-from imgfilter._checks import choice, integer, number, pair
+from imgfilter._checks import choice, image_array, integer, number, pair
 from imgfilter._compute import in_bands as in_bands  # Canny and denoising band with it
 
 BORDERS = ("constant", "reflect", "symmetric", "edge", "wrap")
@@ -215,7 +215,7 @@ def convolve(
     >>> convolve(image, [[1, 2, 1], [0, 0, 0], [-1, -2, -1]], padding="valid")[:, 0]
     array([    0., -1020., -1020.,     0.], dtype=float32)
     """
-    image = _as_image(image)
+    image = image_array(image)
     weights, is_bank = _as_weights(kernel)
     stride = pair("stride", stride)
     dilation = pair("dilation", dilation)
@@ -287,7 +287,7 @@ def correlate_separable(
            [2., 3., 2.],
            [1., 2., 2.]], dtype=float32)
     """
-    image = _as_image(image)
+    image = image_array(image)
     col = np.asarray(col, dtype=np.float64).ravel()
     row = np.asarray(row, dtype=np.float64).ravel()
     stride = pair("stride", stride)
@@ -300,19 +300,6 @@ def correlate_separable(
 
 
 # --- arguments -----------------------------------------------------------------------
-
-
-def _as_image(image) -> np.ndarray:
-    array = np.asarray(image)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"image must hold real numbers, got dtype {array.dtype}")
-    if array.ndim not in (2, 3):
-        raise ValueError(
-            f"image must be 2-D (H, W) or 3-D (H, W, C), got {array.ndim}-D shape {array.shape}"
-        )
-    if 0 in array.shape:
-        raise ValueError(f"image must not be empty, got shape {array.shape}")
-    return np.asarray(array, dtype=np.float32)
 
 
 def _as_weights(kernel) -> tuple[list[np.ndarray], bool]:
@@ -353,8 +340,9 @@ def _check_depth(weights: np.ndarray, image: np.ndarray, is_bank: bool) -> None:
 # --- strategies ------------------------------------------------------------------------
 
 
-def _correlate(source: _compute.PaddedSource, weights, out_hw, stride, dilation,
-               strategy) -> np.ndarray:
+def _correlate(
+    source: _compute.PaddedSource, weights, out_hw, stride, dilation, strategy
+) -> np.ndarray:
     if weights.ndim == 3:
         total = None
         for c in range(weights.shape[2]):

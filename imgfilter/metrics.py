@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from imgfilter import engine
+from imgfilter._checks import image_array
 
 PEAK = 255.0
 # Wang et al. (2004): an 11-tap Gaussian window of sigma 1.5 (truncated at 3.5 sigma).
@@ -88,14 +89,7 @@ def ssim(a, b) -> float:
 
 
 def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:
-    a, b = np.asarray(a), np.asarray(b)
-    for name, array in (("a", a), ("b", b)):
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-        if array.ndim not in (2, 3) or 0 in array.shape:
-            raise ValueError(
-                f"{name} must be a non-empty (H, W) or (H, W, C) array, got shape {array.shape}"
-            )
+    a, b = image_array(a, "a"), image_array(b, "b")
     if a.shape != b.shape:
         raise ValueError(
             f"images must have the same shape to be compared, got {_shape(a)} and {_shape(b)}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from imgfilter import engine
-from imgfilter._checks import choice, pair
+from imgfilter._checks import choice, image_array, pair
 
 POOL_MODES = ("max", "avg", "min")
 _REDUCE = {"max": np.maximum, "avg": np.add, "min": np.minimum}
@@ -70,7 +70,7 @@ def pool(
     array([4.], dtype=float32)
     """
     choice("mode", mode, POOL_MODES)
-    image = _as_image(image)
+    image = image_array(image)
     if isinstance(size, str):
         choice("size", size, ("global",))
         if stride is not None or padding != "valid":
@@ -110,14 +110,3 @@ def _reduce_axis(array, k: int, step: int, count: int, axis: int, reduce) -> np.
     for j in range(1, k):
         reduce(out, window_row(j), out=out)
     return out
-
-
-def _as_image(image) -> np.ndarray:
-    array = np.asarray(image)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"image must hold real numbers, got dtype {array.dtype}")
-    if array.ndim not in (2, 3) or 0 in array.shape:
-        raise ValueError(
-            f"image must be a non-empty (H, W) or (H, W, C) array, got shape {array.shape}"
-        )
-    return array.astype(np.float32, copy=False)

@@ -389,8 +389,8 @@ def test_kernel_larger_than_padded_image_names_the_sizes():
 @pytest.mark.parametrize(
     ("image", "message"),
     [
-        (np.zeros((0, 5)), "must not be empty"),
-        (np.zeros(5), "must be 2-D .* got 1-D"),
+        (np.zeros((0, 5)), "must be a non-empty 2-D"),
+        (np.zeros(5), r"\(H, W, C\) array, got 1-D"),
         (np.zeros((2, 2, 2, 2)), "got 4-D"),
     ],
 )
