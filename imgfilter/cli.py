@@ -124,6 +124,16 @@ def main() -> None:
 # --- click types built from registry parameters ----------------------------------------
 
 
+def _convert_with_registry(self, value: Any, param: click.Parameter | None, ctx):
+    """click's ``convert``, done by the registry parameter: CLI and pipelines share messages."""
+    if value is None:  # absent: click reports a missing required option itself
+        return None
+    try:
+        return self.param.convert(value)
+    except (ValueError, TypeError) as error:
+        self.fail(str(error), param, ctx)
+
+
 class _Checked(click.ParamType):
     """Converts with the registry parameter, so the CLI and pipelines share every message."""
 
@@ -135,27 +145,17 @@ class _Checked(click.ParamType):
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return self.metavar
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
-        if value is None:  # absent: click reports a missing required option itself
-            return None
-        try:
-            return self.param.convert(value)
-        except (ValueError, TypeError) as error:
-            self.fail(str(error), param, ctx)
+    convert = _convert_with_registry
 
 
 class _CheckedFloat(click.FloatRange):
+    """click's range type (so help shows the range) that converts through the registry."""
+
     def __init__(self, param: registry.Param):
         super().__init__(min=param.low, max=param.high, min_open=param.low_open)
         self.param = param
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
-        if value is None:  # absent: click reports a missing required option itself
-            return None
-        try:
-            return self.param.convert(value)
-        except (ValueError, TypeError) as error:
-            self.fail(str(error), param, ctx)
+    convert = _convert_with_registry
 
 
 class _CheckedInt(click.IntRange):
@@ -163,7 +163,7 @@ class _CheckedInt(click.IntRange):
         super().__init__(min=param.low, max=param.high, min_open=param.low_open)
         self.param = param
 
-    convert = _CheckedFloat.convert
+    convert = _convert_with_registry
 
 
 class _CheckedChoice(click.Choice):
@@ -171,13 +171,7 @@ class _CheckedChoice(click.Choice):
         super().__init__([str(c) for c in param.choices])
         self.param = param
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
-        if value is None:  # absent: click reports a missing required option itself
-            return None
-        try:
-            return self.param.convert(value)
-        except (ValueError, TypeError) as error:
-            self.fail(str(error), param, ctx)
+    convert = _convert_with_registry
 
 
 _METAVARS = {
