@@ -18,6 +18,8 @@ import numpy as np
 
 # Output bytes per band: a band's accumulator stays in the cache while the taps run.
 TILE_BYTES = 1 << 20
+# Side of the FFT strategy's tiles (samples): transforms of this size stay in the cache.
+FFT_TILE = 512
 # Results smaller than this are computed in one thread.
 PARALLEL_MIN_BYTES = 1 << 20
 
@@ -135,7 +137,11 @@ def separable(source: PaddedSource, col, row, out_hw, stride, dilation) -> np.nd
 
 
 def fft(source: PaddedSource, weights: np.ndarray, out_hw, stride, dilation) -> np.ndarray:
-    """Correlation through the real FFT of the padded image, one channel at a time."""
+    """Correlation through the real FFT, tile by tile (overlap-save), on every core.
+
+    Tiles of about ``FFT_TILE`` samples a side keep each transform in the cache;
+    each tile's first kh-1 rows and kw-1 columns wrap around and are dropped.
+    """
     from scipy import fft as sfft
 
     dy, dx = dilation
@@ -145,22 +151,36 @@ def fft(source: PaddedSource, weights: np.ndarray, out_hw, stride, dilation) -> 
     flipped = spread[::-1, ::-1].astype(np.float32)
     kh, kw = flipped.shape
     padded = source.full()
-    ph, pw = padded.shape[:2]
-    shape = (sfft.next_fast_len(ph + kh - 1, True), sfft.next_fast_len(pw + kw - 1, True))
-    workers = os.cpu_count() or 1
-    spectrum = sfft.rfft2(flipped, s=shape, workers=workers)
-    planes = [padded] if padded.ndim == 2 else [padded[..., c] for c in range(padded.shape[2])]
-    (sy, sx), results = stride, []
-    for plane in planes:
-        product = sfft.rfft2(plane, s=shape, workers=workers)
-        product *= spectrum
-        full = sfft.irfft2(product, s=shape, workers=workers)
-        region = full[
-            kh - 1 : kh - 1 + sy * (out_hw[0] - 1) + 1 : sy,
-            kw - 1 : kw - 1 + sx * (out_hw[1] - 1) + 1 : sx,
-        ]
-        results.append(np.asarray(region, dtype=np.float32))
-    return results[0] if padded.ndim == 2 else np.stack(results, axis=-1)
+    valid = (padded.shape[0] - kh + 1, padded.shape[1] - kw + 1)
+    size = tuple(
+        sfft.next_fast_len(min(n + k - 1, max(FFT_TILE, 2 * k)), True)
+        for n, k in zip(valid, (kh, kw), strict=True)
+    )
+    step = (size[0] - kh + 1, size[1] - kw + 1)
+    spectrum = sfft.rfft2(flipped, s=size)
+    if padded.ndim == 3:
+        spectrum = spectrum[..., None]
+    full = np.empty(valid + padded.shape[2:], dtype=np.float32)
+    tile_rows = -(-valid[0] // step[0])
+    workers = (os.cpu_count() or 1) if tile_rows == 1 else 1  # else the bands share the cores
+
+    def run(t0: int, t1: int) -> None:
+        for y in range(t0 * step[0], min(t1 * step[0], valid[0]), step[0]):
+            for x in range(0, valid[1], step[1]):
+                tile = padded[y : y + size[0], x : x + size[1]]
+                product = sfft.rfft2(tile, s=size, axes=(0, 1), workers=workers)
+                product *= spectrum
+                result = sfft.irfft2(product, s=size, axes=(0, 1), workers=workers)
+                rows, cols = min(step[0], valid[0] - y), min(step[1], valid[1] - x)
+                full[y : y + rows, x : x + cols] = result[
+                    kh - 1 : kh - 1 + rows, kw - 1 : kw - 1 + cols
+                ]
+
+    in_bands(tile_rows, full[: step[0]].nbytes, run, band_bytes=1)
+    (sy, sx) = stride
+    if (sy, sx) == (1, 1):
+        return full
+    return np.ascontiguousarray(full[::sy, ::sx][: out_hw[0], : out_hw[1]])
 
 
 def _empty(out_hw, source: PaddedSource) -> np.ndarray:

@@ -425,3 +425,23 @@ def test_bank_of_2d_kernels_on_colour_is_refused():
 def test_bank_with_mixed_shapes_is_refused():
     with pytest.raises(ValueError, match="share one shape"):
         convolve(np.zeros((5, 5)), [np.ones((3, 3)), np.ones((5, 5))])
+
+
+@pytest.mark.parametrize("channels", [None, 3])
+def test_fft_tiles_agree_with_plain_loop(monkeypatch, channels):
+    monkeypatch.setattr("imgfilter._compute.FFT_TILE", 16)
+    rng = np.random.default_rng(8)
+    image = random_image(rng, (45, 52) if channels is None else (45, 52, channels))
+    kernel = rng.uniform(-1, 1, (7, 6))
+    for options in ({}, {"stride": (2, 3), "dilation": (1, 2), "border": "wrap"}):
+        expected = reference(
+            image,
+            kernel,
+            **{
+                **options,
+                "stride": options.get("stride", (1, 1)),
+                "dilation": options.get("dilation", (1, 1)),
+            },
+        )
+        got = convolve(image, kernel, strategy="fft", **options)
+        np.testing.assert_allclose(got, expected, **TOL)
