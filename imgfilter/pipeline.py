@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from imgfilter._checks import image_array
 from imgfilter.registry import Operation, get_operation
 
 
@@ -216,16 +217,9 @@ class Pipeline:
         An image with 2 or 4 channels carries alpha in its last channel: it is set
         aside, moved like the pixels (crop, stride, pooling) and put back.
         """
-        import numpy as np
-
         from imgfilter import io
 
-        image = np.asarray(image)
-        if image.dtype.kind not in "biuf":
-            raise TypeError(f"image must hold real numbers, got dtype {image.dtype}")
-        if image.ndim not in (2, 3):
-            raise ValueError(f"image must be 2-D (H, W) or 3-D (H, W, C), got shape {image.shape}")
-        colour, alpha = io.split_alpha(image.astype(np.float32, copy=False))
+        colour, alpha = io.split_alpha(image_array(image))
         for step in self.steps:
             try:
                 colour = step.op.apply(colour, step.params)
