@@ -536,6 +536,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     print(f"\nwrote {args.json} ({result['seconds']} s)", file=sys.stderr)
+    broken = [
+        f"{row['workload']} {row['image']}: {cell['status']}"
+        for row in rows
+        for library, cell in row["cells"].items()
+        if library == "imgfilter" and cell["status"] in ("error", "missing")
+    ]
+    if broken:  # the benchmark must not rot quietly: CI runs it in --quick mode
+        print("imgfilter rows that did not run: " + "; ".join(broken), file=sys.stderr)
+        return 1
     return 0
 
 
