@@ -313,8 +313,9 @@ def bilateral(
 ) -> np.ndarray:
     """Bilateral filter: neighbours weighted by distance (``sigma``) and colour difference.
 
-    The weight of a neighbour at offset (dy, dx) with colour difference d
-    (Euclidean over the channels) is exp(-(dy² + dx²) / 2σ²) · exp(-d² / 2σr²),
+    The weight of a neighbour at offset (dy, dx) with colour difference d (d² the
+    mean over the channels of the squared differences, so σr keeps its gray-level
+    meaning on colour) is exp(-(dy² + dx²) / 2σ²) · exp(-d² / 2σr²),
     over the offsets with dy² + dx² <= radius², radius = size // 2.
 
     >>> step = np.zeros((3, 6)); step[:, 3:] = 200
