@@ -963,9 +963,6 @@ def kernel_path_folders() -> list[Path]:
     return [Path(p) for p in os.environ.get(_ENV_PATH, "").split(os.pathsep) if p]
 
 
-_path_folders = kernel_path_folders  # the name the CLI used first
-
-
 def _unknown_name(name: str) -> ValueError:
     names = list(_entries())
     for folder in kernel_path_folders():

@@ -30,11 +30,10 @@ from typing import Any
 from imgfilter import _checks
 
 # Option sets, spelled out here so that help needs no numpy; a test ties them to
-# engine.BORDERS, engine.PADDING_WORDS and rescale.RESCALE_MODES.
+# engine.BORDERS, engine.PADDING_WORDS and rescaling.RESCALE_MODES.
 BORDERS = ("constant", "reflect", "symmetric", "edge", "wrap")
 PADDING_WORDS = ("valid", "same")
 RESCALE_MODES = ("clip", "minmax", "abs", "none")
-MAPPINGS = ("clip", "minmax", "abs")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
