@@ -10,7 +10,9 @@ Every message names the argument, says what was expected and what came in::
 
 from __future__ import annotations
 
+import difflib
 import math
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -111,3 +113,59 @@ def image_array(value: Any, name: str = "image"):
             f" got {array.ndim}-D shape {array.shape}"
         )
     return array.astype(np.float32, copy=False)
+
+
+# --- shared wordings ------------------------------------------------------------------
+
+
+def size_text(shape: Iterable[int]) -> str:
+    """A shape as users read it, height first: ``(512, 768, 3)`` -> ``512×768×3``.
+
+    >>> size_text((512, 768, 3))
+    '512×768×3'
+    """
+    return "×".join(str(int(n)) for n in shape)
+
+
+def did_you_mean(word: str, known: Iterable[str], n: int = 1) -> str:
+    """The hint after an unknown name: ``" (did you mean 'sobel-x'?)"``, or ``""``.
+
+    >>> did_you_mean("gausian", ["gaussian", "box"])
+    " (did you mean 'gaussian'?)"
+    """
+    close = difflib.get_close_matches(str(word), list(known), n=n)
+    if not close:
+        return ""
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)"
+
+
+def file_problem(path: str | os.PathLike, error: OSError, what: str = "file") -> str:
+    """One wording per file fault: ``"k.json: no such file"``, ``"x: is a directory, ..."``.
+
+    ``what`` names the kind of file expected (``"kernel file"``, ``"image file"``).
+
+    >>> file_problem("k.json", FileNotFoundError(2, "No such file or directory"))
+    'k.json: no such file'
+    >>> file_problem("photos", IsADirectoryError(21, "Is a directory"), "image file")
+    'photos: is a directory, not an image file'
+    """
+    path = os.fspath(path)
+    if isinstance(error, FileNotFoundError):
+        return f"{path}: no such file"
+    if isinstance(error, IsADirectoryError):
+        return f"{path}: is a directory, not {_article(what)} {what}"
+    if isinstance(error, PermissionError):
+        return f"{path}: permission denied"
+    return f"{path}: cannot read: {error.strerror or error}"
+
+
+def json_problem(source: str | os.PathLike, error) -> str:
+    """The wording of a JSON syntax error: ``"p.json: invalid JSON at line 3, column 7: ..."``."""
+    return (
+        f"{os.fspath(source)}: invalid JSON at line {error.lineno}, column {error.colno}:"
+        f" {error.msg}"
+    )
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -30,13 +30,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from imgfilter import _compute
-from imgfilter import kernels as _kernels
-from imgfilter._checks import choice, image_array, integer, number, pair
+from imgfilter._checks import choice, integer, number, pair, size_text
 from imgfilter._compute import in_bands as in_bands  # Canny and denoising band with it
+from imgfilter.choices import BORDERS, PADDING_WORDS, STRATEGIES
+from imgfilter.kernels import Kernel, KernelBank, as_kernel, separable_factors
+from imgfilter.params import Param, takes
 
-BORDERS = ("constant", "reflect", "symmetric", "edge", "wrap")
-PADDING_WORDS = ("valid", "same")
-STRATEGIES = ("direct", "separable", "fft")
+BORDER = Param("choice", choices=BORDERS)
+"""The ``border`` parameter of every windowed operation."""
+PADDING = Param("padding")
+CVAL = Param("float")
+STRIDE = Param("pair")
+DILATION = Param("pair")
 
 # Strategy thresholds, tuned with bench/run.py on 2 cores (see the README's
 # Performance section). Direct costs one multiply-add pass per non-zero tap over
@@ -168,16 +173,26 @@ def _output_size(image_shape, kernel_shape, pads, stride, dilation) -> tuple[int
     padded = (image_shape[0] + top + bottom, image_shape[1] + left + right)
     span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel_shape[:2], strict=False))
     if span[0] > padded[0] or span[1] > padded[1]:
-        k = f"{kernel_shape[0]}×{kernel_shape[1]}"
+        k = size_text(kernel_shape[:2])
         if span != tuple(kernel_shape[:2]):
-            k += f" (dilated {span[0]}×{span[1]})"
+            k += f" (dilated {size_text(span)})"
         raise ValueError(
-            f"kernel {k} is larger than the padded image {padded[0]}×{padded[1]}"
-            f" (image {image_shape[0]}×{image_shape[1]}, padding {pads})"
+            f"kernel {k} is larger than the padded image {size_text(padded)}"
+            f" (image {size_text(image_shape[:2])}, padding {pads})"
         )
     return tuple((p - e) // s + 1 for p, e, s in zip(padded, span, stride, strict=False))
 
 
+@takes(
+    kernel=Param("kernel"),
+    padding=PADDING,
+    border=BORDER,
+    cval=CVAL,
+    stride=STRIDE,
+    dilation=DILATION,
+    flip=Param("bool"),
+    strategy=Param("choice", choices=STRATEGIES),
+)
 def convolve(
     image,
     kernel,
@@ -215,14 +230,7 @@ def convolve(
     >>> convolve(image, [[1, 2, 1], [0, 0, 0], [-1, -2, -1]], padding="valid")[:, 0]
     array([    0., -1020., -1020.,     0.], dtype=float32)
     """
-    image = image_array(image)
     weights, is_bank = _as_weights(kernel)
-    stride = pair("stride", stride)
-    dilation = pair("dilation", dilation)
-    choice("border", border, BORDERS)
-    cval = number("cval", cval)
-    if strategy is not None:
-        choice("strategy", strategy, STRATEGIES)
     if flip:
         weights = [np.ascontiguousarray(w[::-1, ::-1]) for w in weights]
     for w in weights:
@@ -254,7 +262,8 @@ def plan(
         out = out_hw
     else:
         out = out_hw + image_shape[2:]
-    strategies = sorted({choose_strategy(w[..., 0] if w.ndim == 3 else w, stride) for w in weights})
+    planes = [m for w in weights for m in (np.moveaxis(w, 2, 0) if w.ndim == 3 else [w])]
+    strategies = sorted({choose_strategy(m, stride) for m in planes})
     return Plan(image_shape, weights[0].shape, pads, stride, dilation, out, "+".join(strategies))
 
 
@@ -267,13 +276,14 @@ def choose_strategy(matrix: np.ndarray, stride=(1, 1)) -> str:
     'fft'
     """
     taps = np.count_nonzero(matrix)
-    if min(matrix.shape) > 1 and _rank_one_factors(matrix) is not None:
+    if separable_factors(matrix) is not None:
         return "separable"
     if taps >= FFT_MIN_TAPS * stride[0] * stride[1]:
         return "fft"
     return "direct"
 
 
+@takes(border=BORDER, cval=CVAL, stride=STRIDE, dilation=DILATION)
 def correlate_separable(
     image, col, row, *, border: str = "reflect", cval: float = 0.0, stride=1, dilation=1
 ) -> np.ndarray:
@@ -287,15 +297,11 @@ def correlate_separable(
            [2., 3., 2.],
            [1., 2., 2.]], dtype=float32)
     """
-    image = image_array(image)
     col = np.asarray(col, dtype=np.float64).ravel()
     row = np.asarray(row, dtype=np.float64).ravel()
-    stride = pair("stride", stride)
-    dilation = pair("dilation", dilation)
     pads = resolve_padding("same", (col.size, row.size), dilation)
     out_hw = _output_size(image.shape, (col.size, row.size), pads, stride, dilation)
-    choice("border", border, BORDERS)
-    source = _compute.PaddedSource(image, pads, border, number("cval", cval))
+    source = _compute.PaddedSource(image, pads, border, cval)
     return _compute.separable(source, col, row, out_hw, stride, dilation)
 
 
@@ -304,23 +310,11 @@ def correlate_separable(
 
 def _as_weights(kernel) -> tuple[list[np.ndarray], bool]:
     """Kernel argument -> (list of float64 matrices, whether it is a bank)."""
-    if isinstance(kernel, str):
-        kernel = _kernels.get_kernel(kernel)
-    if isinstance(kernel, _kernels.KernelBank):
+    kernel = as_kernel(kernel)
+    if isinstance(kernel, KernelBank):
         return [k.matrix for k in kernel.kernels], True
-    if isinstance(kernel, _kernels.Kernel):
-        return [kernel.matrix], False
-    if (
-        isinstance(kernel, (list, tuple))
-        and kernel
-        and all(isinstance(k, (str, np.ndarray, _kernels.Kernel)) for k in kernel)
-    ):
-        matrices = [_as_weights(k)[0][0] for k in kernel]
-        if len({m.shape for m in matrices}) > 1:
-            shapes = ", ".join("×".join(map(str, m.shape)) for m in matrices)
-            raise ValueError(f"kernels in a bank must share one shape, got {shapes}")
-        return matrices, True
-    return [_kernels.as_kernel_matrix(kernel)], False
+    assert isinstance(kernel, Kernel)
+    return [kernel.matrix], False
 
 
 def _check_depth(weights: np.ndarray, image: np.ndarray, is_bank: bool) -> None:
@@ -353,26 +347,11 @@ def _correlate(
         return total
     strategy = strategy or choose_strategy(weights, stride)
     if strategy == "separable":
-        factors = _rank_one_factors(weights)
+        factors = separable_factors(weights)
         if factors is None:
             raise ValueError("strategy 'separable' needs a rank-1 kernel")
-        return _compute.separable(source, *factors, out_hw, stride, dilation)
+        row = factors.row * factors.scale
+        return _compute.separable(source, factors.column, row, out_hw, stride, dilation)
     if strategy == "fft":
         return _compute.fft(source, weights, out_hw, stride, dilation)
     return _compute.direct(source, weights, out_hw, stride, dilation)
-
-
-def _rank_one_factors(matrix: np.ndarray):
-    """(col, row) with ``outer(col, row) == matrix``, or None when the rank is not 1.
-
-    The factors are a row and a scaled column of the matrix itself, so integer
-    kernels such as Sobel keep exact, short binary fractions.
-    """
-    i, j = np.unravel_index(np.argmax(np.abs(matrix)), matrix.shape)
-    if matrix[i, j] == 0:
-        return None
-    row = matrix[i, :]
-    col = matrix[:, j] / matrix[i, j]
-    if not np.allclose(np.outer(col, row), matrix, rtol=1e-9, atol=1e-12 * abs(matrix[i, j])):
-        return None
-    return col, row

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imgfilter._checks import image_array
-from imgfilter.registry import Operation, get_operation
+from imgfilter import _checks
+from imgfilter._checks import image_array, size_text
+from imgfilter.operation import Operation
+from imgfilter.registry import get_operation
 
 
 class PipelineError(ValueError):
@@ -35,17 +37,21 @@ class PipelineError(ValueError):
 
 @dataclass(frozen=True)
 class Step:
-    """One validated step: the operation, its checked parameters, and how it was written."""
+    """One validated step: the operation, its checked values, and how it was written.
+
+    The values are final (a kernel is a resolved Kernel), so running a step never
+    parses or reads anything again.
+    """
 
     op: Operation
     params: dict[str, Any]
     text: str
     index: int = 1
-    values: Mapping[str, Any] | None = None
 
     def __reduce__(self):
-        # Operations hold functions; a step travels (to a worker process) as its text form.
-        return make_step, (self.op.name, dict(self.values or {}), self.text, self.index)
+        # Operations hold functions: a step travels (to a worker process) by the
+        # operation's name, with its checked values as they are.
+        return _restore_step, (self.op.name, self.params, self.text, self.index)
 
     @property
     def label(self) -> str:
@@ -71,7 +77,11 @@ def make_step(
         params = op.validate(values)
     except (ValueError, TypeError) as error:
         raise PipelineError(f"step {index} {text!r}: {error}") from None
-    return Step(op, params, text, index, dict(values))
+    return Step(op, params, text, index)
+
+
+def _restore_step(name: str, params: dict[str, Any], text: str, index: int) -> Step:
+    return Step(get_operation(name), params, text, index)
 
 
 class Pipeline:
@@ -131,18 +141,12 @@ class Pipeline:
     def _from_file(cls, path: Path) -> Pipeline:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise PipelineError(f"{path}: no such pipeline file") from None
-        except IsADirectoryError:
-            raise PipelineError(f"{path}: is a directory, not a pipeline file") from None
         except OSError as error:
-            raise PipelineError(f"{path}: {error.strerror or error}") from None
+            raise PipelineError(_checks.file_problem(path, error, "pipeline file")) from None
         except UnicodeDecodeError:
-            raise PipelineError(f"{path}: not a text file") from None
+            raise PipelineError(f"{path}: not a JSON pipeline file (not UTF-8 text)") from None
         except json.JSONDecodeError as error:
-            raise PipelineError(
-                f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
-            ) from None
+            raise PipelineError(_checks.json_problem(path, error)) from None
         if isinstance(data, dict):
             unknown = set(data) - {"steps", "name", "description"}
             if unknown:
@@ -217,9 +221,9 @@ class Pipeline:
         An image with 2 or 4 channels carries alpha in its last channel: it is set
         aside, moved like the pixels (crop, stride, pooling) and put back.
         """
-        from imgfilter import io
+        from imgfilter.image import join_alpha, split_alpha
 
-        colour, alpha = io.split_alpha(image_array(image))
+        colour, alpha = split_alpha(image_array(image))
         for step in self.steps:
             try:
                 colour = step.op.apply(colour, step.params)
@@ -230,7 +234,7 @@ class Pipeline:
                 raise type(error)(f"{where}: {error}") from error
         if alpha is None or colour.ndim == 1 or colour.ndim == 3 and colour.shape[2] not in (1, 3):
             return colour  # values, or feature maps: no place for alpha
-        return io.join_alpha(colour, alpha)
+        return join_alpha(colour, alpha)
 
     def explain(self, shape: Sequence[int]) -> str:
         """Per step: input shape -> output shape, the size formula with numbers, the strategy.
@@ -252,8 +256,9 @@ class Pipeline:
         lines = [f"input: {_shape(shape)}{alpha_note}"]
         for step in self.steps:
             try:
-                plan = step.op.plan(shape, step.params)
-                out = step.op.output_shape(shape, step.params)
+                window = step.op.window_of(step.params)
+                plan = step.op.plan(shape, step.params, window)
+                out = step.op.output_shape(shape, step.params, plan)
             except (ValueError, TypeError) as error:
                 raise type(error)(f"{step.label}: {error}") from error
             lines.append(f"{step.label}: {_shape(shape, bare=True)} -> {_shape(out, bare=True)}")
@@ -263,8 +268,7 @@ class Pipeline:
             if plan is None and not note:
                 lines.append("  pixel-wise: no window")
             elif plan is not None:
-                kernel, _ = step.op.window(step.params)
-                name = kernel if isinstance(kernel, str) else getattr(kernel, "name", "")
+                name = getattr(window[0], "name", "")
                 what = f"kernel {name}" if step.op.weighted else "window"
                 pads, (sy, sx), (dy, dx) = plan.pads, plan.stride, plan.dilation
                 lines.append(
@@ -317,7 +321,7 @@ def _show(value: Any) -> str:
 
 
 def _shape(shape: Sequence[int], bare: bool = False) -> str:
-    size = "×".join(map(str, shape))
+    size = size_text(shape)
     if bare:
         return size
     channels = 1 if len(shape) == 2 else shape[2]

@@ -10,8 +10,8 @@ import imgfilter as imf
 
 
 def test_exports_stay_callables_after_all_submodules_load():
-    for info in pkgutil.iter_modules(imf.__path__):
-        importlib.import_module(f"imgfilter.{info.name}")
+    for info in pkgutil.walk_packages(imf.__path__, prefix="imgfilter."):
+        importlib.import_module(info.name)
     for name in imf.__all__:
         value = getattr(imf, name)
         assert not isinstance(value, types.ModuleType), f"imf.{name} is a module"

@@ -10,8 +10,14 @@ import pytest
 import imgfilter
 
 MODULES = sorted(
-    ["imgfilter"] + [f"imgfilter.{m.name}" for m in pkgutil.iter_modules(imgfilter.__path__)]
+    ["imgfilter"] + [m.name for m in pkgutil.walk_packages(imgfilter.__path__, prefix="imgfilter.")]
 )
+
+
+def test_every_module_is_collected():
+    assert {"imgfilter.io._read", "imgfilter.kernels._catalog", "imgfilter.ops.canny"} <= set(
+        MODULES
+    )
 
 
 @pytest.mark.parametrize("name", MODULES)

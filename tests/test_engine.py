@@ -362,7 +362,12 @@ def test_kernel_by_catalog_name():
         ({"padding": -1}, ValueError, "padding must be >= 0, got -1"),
         ({"padding": (1, -1)}, ValueError, r"padding\[1\] must be >= 0"),
         ({"padding": (1, 1, 1)}, ValueError, "padding must be 'valid', 'same', an integer"),
-        ({"padding": "full"}, ValueError, "padding must be one of valid, same; got 'full'"),
+        (
+            {"padding": "full"},
+            ValueError,
+            "padding must be 'valid', 'same', an integer, py,px or top,bottom,left,right;"
+            " got 'full'",
+        ),
         (
             {"border": "bogus"},
             ValueError,
@@ -423,7 +428,7 @@ def test_bank_of_2d_kernels_on_colour_is_refused():
 
 
 def test_bank_with_mixed_shapes_is_refused():
-    with pytest.raises(ValueError, match="share one shape"):
+    with pytest.raises(ValueError, match="all must have one shape"):
         convolve(np.zeros((5, 5)), [np.ones((3, 3)), np.ones((5, 5))])
 
 

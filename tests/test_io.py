@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageOps
 
-from imgfilter import _pnm16
 from imgfilter import io as iio
 from imgfilter.errors import ImageFileError
+from imgfilter.io import _pnm16, _read
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -530,12 +530,6 @@ def test_encode_accepts_names_and_extensions(fmt, magic):
     assert iio.encode(np.zeros((2, 2)), fmt).startswith(magic)
 
 
-def test_formats_maps_extensions_to_format_names():
-    assert iio.FORMATS[".jpg"] == "JPEG" and iio.FORMATS[".tif"] == "TIFF"
-    assert iio.FORMATS[".npy"] == "NPY"
-    assert all(ext.startswith(".") and ext == ext.lower() for ext in iio.FORMATS)
-
-
 # ---------------------------------------------------------------------------- atomic writes
 
 
@@ -569,7 +563,7 @@ def test_failed_rename_leaves_no_temp_file(tmp_path, monkeypatch):
     def refuse(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(iio.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(ImageFileError, match="out.npy: cannot write NPY: No space left"):
         iio.save(np.zeros((4, 4)), tmp_path / "out.npy")
     assert os.listdir(tmp_path) == []
@@ -607,7 +601,7 @@ def test_save_into_a_read_only_folder_is_an_error(tmp_path, monkeypatch):
     def deny(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(iio.os, "open", deny)
+    monkeypatch.setattr(os, "open", deny)
     with pytest.raises(ImageFileError, match=r"x\.png: permission denied"):
         iio.save(np.zeros((2, 2)), tmp_path / "x.png")
 
@@ -689,7 +683,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
     def deny(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(iio, "open", deny, raising=False)
+    monkeypatch.setattr("imgfilter.io._read.open", deny, raising=False)
     with pytest.raises(ImageFileError, match=r"secret\.png: permission denied"):
         iio.load(tmp_path / "secret.png")
 
@@ -762,7 +756,7 @@ def test_unsupported_mode_is_named(tmp_path):
     picture = Image.new("L", (2, 2))
     picture._mode = "BGR;24"  # no file decodes to this; the branch guards against new modes
     with pytest.raises(ImageFileError, match="x.bmp: unsupported image mode 'BGR;24'"):
-        iio._pillow_pixels(picture, "x.bmp", 8)
+        _read._pillow_pixels(picture, "x.bmp", 8)
 
 
 @pytest.mark.parametrize(
@@ -817,33 +811,7 @@ def test_every_load_error_is_a_value_error(tmp_path):
         iio.load(tmp_path / "missing.png")
 
 
-# ------------------------------------------------------------------- alpha helpers, describe
-
-
-def test_split_and_join_alpha_round_trip(rng):
-    for channels in (2, 4):
-        image = random_image(rng, (3, 4, channels))
-        colour, alpha = iio.split_alpha(image)
-        assert colour.shape == ((3, 4) if channels == 2 else (3, 4, 3))
-        np.testing.assert_array_equal(alpha, image[..., -1])
-        np.testing.assert_array_equal(iio.join_alpha(colour, alpha), image)
-
-
-def test_split_alpha_leaves_gray_and_rgb_alone(rng):
-    for shape in [(3, 4), (3, 4, 3)]:
-        image = random_image(rng, shape)
-        colour, alpha = iio.split_alpha(image)
-        assert alpha is None and colour is image
-        assert iio.join_alpha(colour, None) is colour
-
-
-def test_join_alpha_refuses_mismatched_shapes():
-    with pytest.raises(
-        ValueError, match=r"alpha shape \(2, 2\) does not match the image's \(3, 4\)"
-    ):
-        iio.join_alpha(np.zeros((3, 4, 3)), np.zeros((2, 2)))
-    with pytest.raises(ValueError, match="alpha joins a gray or RGB image only"):
-        iio.join_alpha(np.zeros((3, 4, 5)), np.zeros((3, 4)))
+# ------------------------------------------------------------------------------ describe
 
 
 def test_describe_gives_size_mode_depth_and_channel_statistics(tmp_path):

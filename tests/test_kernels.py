@@ -29,6 +29,7 @@ from imgfilter.kernels import (
     kernel_path_folders,
     load_kernel,
     parse_kernel,
+    separable_factors,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +125,7 @@ def test_identity_is_one_at_the_centre(size):
 
 
 def test_identity_refuses_an_even_size():
-    with pytest.raises(ValueError, match="size must be odd, got 4"):
+    with pytest.raises(ValueError, match=r"size must be odd \(an even window has no centre pixel"):
         get_kernel("identity", size=4)
 
 
@@ -144,7 +145,8 @@ def test_box_accepts_height_and_width():
     [
         ({"size": 0}, ValueError, "size must be >= 1, got 0"),
         ({"size": 2.5}, ValueError, "size must be an integer, got 2.5"),
-        ({"size": "3"}, TypeError, "size must be an integer, got '3'"),
+        ({"size": "three"}, ValueError, "size must be an integer, got 'three'"),
+        ({"size": True}, TypeError, "size must be an integer, got True"),
         ({"size": (3, 3, 3)}, ValueError, "size must be a single value or a pair"),
         ({"size": MAX_KERNEL_SIDE + 1}, ValueError, "larger than the limit of 1024"),
         ({"sise": 3}, ValueError, r"no parameter 'sise' \(did you mean 'size'\?\)"),
@@ -155,13 +157,21 @@ def test_box_parameters_are_validated(params, error, pattern):
         get_kernel("box", **params)
 
 
-def test_param_parse_reads_command_line_text():
+def test_catalog_parameters_read_command_line_text():
     entry = catalog_entry("box")
-    assert entry.params["size"].parse("5") == (5, 5)
-    assert entry.params["size"].parse("3,5") == (3, 5)
-    assert entry.params["size"].default == 3
-    assert catalog_entry("gaussian").params["sigma"].parse("1.5") == (1.5, 1.5)
-    assert catalog_entry("dilated").params["base"].parse("sobel-x") == "sobel-x"
+    assert entry.params["size"].check("size", "5") == (5, 5)
+    assert entry.params["size"].check("size", "3,5") == (3, 5)
+    assert entry.params["size"].check("size", "3x5") == (3, 5)
+    assert entry.default("size") == 3
+    assert catalog_entry("gaussian").params["sigma"].check("sigma", "1.5") == (1.5, 1.5)
+    assert catalog_entry("dilated").params["base"].check("base", "sobel-x").name == "sobel-x"
+
+
+def test_text_and_values_build_the_same_kernel():
+    assert get_kernel("box", size="2x3") == get_kernel("box", size=(2, 3))
+    assert get_kernel("gaussian", sigma="2,1", size="9") == get_kernel(
+        "gaussian", sigma=(2, 1), size=9
+    )
 
 
 def test_names_show_the_parameters_given():
@@ -319,7 +329,7 @@ def test_dilated_bank_and_kernel_objects():
         ({"base": "sobel-x", "rate": 0}, ValueError, "rate must be >= 1, got 0"),
         ({"base": "sobel-x", "rate": 600}, ValueError, "larger than the limit of 1024"),
         ({"base": "nope"}, ValueError, "unknown kernel 'nope'"),
-        ({"base": 3}, TypeError, "base must be a kernel name or a path"),
+        ({"base": 3}, ValueError, r"base must be 2-D \(kh, kw\) or 3-D"),
     ],
 )
 def test_dilated_refuses_bad_parameters(params, error, pattern):
@@ -373,7 +383,7 @@ def test_file_kernels_refuse_parameters(tmp_path):
 
 def test_missing_json_path_names_the_path(tmp_path):
     path = tmp_path / "absent.json"
-    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: no such kernel file"):
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: no such file$"):
         get_kernel(str(path))
 
 
@@ -541,7 +551,7 @@ def test_implausibly_large_matrix_is_refused(tmp_path):
 
 def test_unreadable_files_name_the_path(tmp_path):
     missing = tmp_path / "missing.json"
-    with pytest.raises(ValueError, match=f"^{re.escape(str(missing))}: cannot read kernel file"):
+    with pytest.raises(ValueError, match=f"^{re.escape(str(missing))}: no such file$"):
         load_kernel(missing)
     binary = tmp_path / "photo.json"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
@@ -639,30 +649,39 @@ def test_catalog_separability_and_factors_reproduce_the_matrix(name):
     assert kernel.is_separable == (name in SEPARABLE)
     factors = kernel.separable_factors()
     if name in SEPARABLE:
-        col, row = factors
+        col, row, scale = factors
         assert col.shape == (kernel.shape[0],) and row.shape == (kernel.shape[1],)
-        np.testing.assert_allclose(np.outer(col, row), kernel.matrix, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(np.outer(col, row) * scale, kernel.matrix, rtol=0, atol=1e-12)
     else:
         assert factors is None
 
 
-def test_sobel_factors_are_smoothing_times_derivative():
-    col, row = get_kernel("sobel-x").separable_factors()
-    np.testing.assert_allclose(col / col[0], [1, 2, 1])
-    np.testing.assert_allclose(row / row[2], [-1, 0, 1], atol=1e-15)
-    col, row = get_kernel("sobel-y").separable_factors()
-    assert col[0] > 0
-    np.testing.assert_allclose(col / col[0], [1, 0, -1], atol=1e-15)
+def test_sobel_factors_are_the_kernels_own_numbers():
+    col, row, scale = get_kernel("sobel-x").separable_factors()
+    assert (col.tolist(), row.tolist(), scale) == ([1, 2, 1], [-1, 0, 1], 1)
+    col, row, scale = get_kernel("sobel-y").separable_factors()
+    assert (col.tolist(), row.tolist(), scale) == ([1, 0, -1], [1, 2, 1], 1)
 
 
-def test_factors_are_fresh_arrays():
-    kernel = get_kernel("box")
-    col, _ = kernel.separable_factors()
-    col[:] = 0
-    assert kernel.separable_factors()[0].sum() == pytest.approx(1.0)
+def test_binomial_factors_are_integers_over_the_divisor():
+    col, row, scale = get_kernel("gaussian3").separable_factors()
+    assert (col.tolist(), row.tolist(), scale) == ([1, 2, 1], [1, 2, 1], 1 / 16)
+    col, row, scale = get_kernel("gaussian5").separable_factors()
+    assert (col.tolist(), row.tolist(), scale) == ([1, 4, 6, 4, 1], [1, 4, 6, 4, 1], 1 / 256)
 
 
-vectors = st.lists(st.floats(-10, 10), min_size=1, max_size=7).filter(
+def test_one_row_or_column_is_not_split():
+    assert separable_factors([[1, 2, 1]]) is None
+    assert separable_factors([[1], [2], [1]]) is None
+
+
+def test_factors_cannot_be_changed_through_the_cache():
+    col = get_kernel("box").separable_factors().column
+    with pytest.raises(ValueError, match="read-only"):
+        col[:] = 0
+
+
+vectors = st.lists(st.floats(-10, 10), min_size=2, max_size=7).filter(
     lambda v: max(abs(x) for x in v) > 0.1
 )
 
@@ -673,7 +692,8 @@ def test_outer_products_are_separable_and_factor_back(col, row):
     matrix = np.outer(col, row)
     factors = Kernel("k", matrix).separable_factors()
     assert factors is not None
-    np.testing.assert_allclose(np.outer(*factors), matrix, rtol=0, atol=1e-10)
+    col, row, scale = factors
+    np.testing.assert_allclose(np.outer(col, row) * scale, matrix, rtol=0, atol=1e-10)
 
 
 @settings(max_examples=50, deadline=None)

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from imgfilter.metrics import psnr, ssim
+from imgfilter.ops.metrics import psnr, ssim
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"

@@ -1,11 +1,9 @@
-"""Noise removal (mean, median, Gaussian, bilateral, non-local means) and synthetic noise.
+"""Noise removal: mean, median, Gaussian, bilateral and non-local means.
 
 >>> import numpy as np
 >>> speck = np.full((5, 5), 10.0); speck[2, 2] = 255
 >>> float(denoise(speck, "median")[2, 2])
 10.0
->>> add_noise(np.zeros((2, 3)), "gaussian", amount=0).tolist()
-[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
 """
 
 from __future__ import annotations
@@ -15,19 +13,16 @@ from functools import cache
 import numpy as np
 from scipy import ndimage
 
-from imgfilter import engine, filters
-from imgfilter._checks import (
-    choice,
-    image_array,
-    in_range,
-    integer,
-    non_negative,
-    positive,
-    positive_int,
-)
+from imgfilter import engine
+from imgfilter._checks import size_text
+from imgfilter.choices import DENOISE_METHODS
+from imgfilter.engine import BORDER
+from imgfilter.ops import filters
+from imgfilter.ops.filters import SIGMA
+from imgfilter.params import Param, takes
 
-METHODS = ("mean", "median", "gaussian", "bilateral", "nlm")
-NOISE_KINDS = ("gaussian", "salt-and-pepper")
+ODD = Param("int", low=1, odd=True)
+"""A window side with a centre pixel."""
 # Which keyword each method reads; any other one given is an error.
 METHOD_PARAMS = {
     "mean": ("size",),
@@ -46,6 +41,29 @@ BAND_BYTES = 1 << 18
 MEDIAN_WORKING_SET = 1 << 21
 
 
+def _check_method_params(arguments: dict) -> None:
+    method = arguments["method"]
+    extra = [
+        f"{k}={arguments[k]!r}"
+        for k in ("size", "sigma", "sigma_range", "h", "patch", "search")
+        if arguments[k] is not None and k not in METHOD_PARAMS[method]
+    ]
+    if extra:
+        takes = ", ".join(METHOD_PARAMS[method] + ("border",))
+        raise ValueError(f"denoise method {method!r} takes {takes}; got {', '.join(extra)}")
+
+
+@takes(
+    method=Param("choice", choices=DENOISE_METHODS),
+    size=Param("pair"),
+    sigma=SIGMA,
+    sigma_range=SIGMA,
+    h=SIGMA,
+    patch=ODD,
+    search=ODD,
+    border=BORDER,
+    also=_check_method_params,
+)
 def denoise(
     image,
     method: str = "median",
@@ -96,35 +114,19 @@ def denoise(
     >>> float(denoise(image, "mean", size=3)[1, 1])
     10.0
     """
-    choice("method", method, METHODS)
-    image = image_array(image)
-    given = {
-        "size": size,
-        "sigma": sigma,
-        "sigma_range": sigma_range,
-        "h": h,
-        "patch": patch,
-        "search": search,
-    }
-    extra = [
-        f"{k}={v!r}" for k, v in given.items() if v is not None and k not in METHOD_PARAMS[method]
-    ]
-    if extra:
-        takes = ", ".join(METHOD_PARAMS[method] + ("border",))
-        raise ValueError(f"denoise method {method!r} takes {takes}; got {', '.join(extra)}")
-    choice("border", border, engine.BORDERS)
     if method == "mean":
         return filters.box(image, 3 if size is None else size, border=border)
     if method == "gaussian":
         return filters.gaussian(image, 1.0 if sigma is None else sigma, border=border)
+    side = None if size is None else _square("size", size)
     if method == "median":
-        return median(image, 3 if size is None else size, border=border)
+        return median(image, 3 if side is None else side, border=border)
     if method == "bilateral":
         return bilateral(
             image,
             2.0 if sigma is None else sigma,
             30.0 if sigma_range is None else sigma_range,
-            size,
+            side,
             border=border,
         )
     return nl_means(
@@ -136,16 +138,16 @@ def denoise(
     )
 
 
-def _odd(name: str, value) -> int:
-    value = positive_int(name, value)
-    if value % 2 == 0:
-        raise ValueError(f"{name} must be odd (an even window has no centre pixel), got {value}")
-    return value
+def _square(name: str, size: tuple[int, int]) -> int:
+    if size[0] != size[1]:
+        raise ValueError(f"{name} must be one side for a square window, got {size_text(size)}")
+    return size[0]
 
 
 # --- median ------------------------------------------------------------------------------
 
 
+@takes(size=ODD, border=BORDER)
 def median(image, size: int = 3, *, border: str = "reflect") -> np.ndarray:
     """Median over a ``size`` × ``size`` window (odd size), each channel alone.
 
@@ -157,8 +159,6 @@ def median(image, size: int = 3, *, border: str = "reflect") -> np.ndarray:
     >>> float(median(np.array([[1.0, 9.0, 2.0], [8.0, 3.0, 7.0], [4.0, 6.0, 5.0]]))[1, 1])
     5.0
     """
-    image = image_array(image)
-    size = _odd("size", size)
     if size == 1:
         return image.copy()
     r = size // 2
@@ -303,6 +303,7 @@ def _merge_pairs(lo: int, hi: int, step: int):
 # --- bilateral and non-local means --------------------------------------------------------
 
 
+@takes(sigma=SIGMA, sigma_range=SIGMA, size=ODD, border=BORDER)
 def bilateral(
     image,
     sigma: float = 2.0,
@@ -322,10 +323,7 @@ def bilateral(
     >>> bilateral(step, sigma=2, sigma_range=10)[0].round(3)
     array([  0.,   0.,   0., 200., 200., 200.], dtype=float32)
     """
-    image = image_array(image)
-    sigma = positive("sigma", sigma)
-    sigma_range = positive("sigma_range", sigma_range)
-    size = 2 * int(np.floor(1.5 * sigma + 0.5)) + 1 if size is None else _odd("size", size)
+    size = 2 * int(np.floor(1.5 * sigma + 0.5)) + 1 if size is None else size
     radius = size // 2
     offsets = [
         (dy, dx)
@@ -345,6 +343,7 @@ def bilateral(
     return _neighbour_mean(image, radius, 0, offsets, weight, border)
 
 
+@takes(h=SIGMA, patch=ODD, search=ODD, border=BORDER)
 def nl_means(
     image, h: float = 10.0, patch: int = 5, search: int = 11, *, border: str = "reflect"
 ) -> np.ndarray:
@@ -358,10 +357,6 @@ def nl_means(
     >>> float(nl_means(flat, h=5, patch=3, search=5).max())
     50.0
     """
-    image = image_array(image)
-    h = positive("h", h)
-    patch = _odd("patch", patch)
-    search = _odd("search", search)
     radius, patch_radius = search // 2, patch // 2
     offsets = [
         (dy, dx)
@@ -435,52 +430,4 @@ def _neighbour_mean(image, radius, margin, offsets, weight, border) -> np.ndarra
     return out
 
 
-# --- synthetic noise ---------------------------------------------------------------------
-
-
-def add_noise(
-    image, kind: str = "gaussian", amount: float | None = None, *, seed: int | None = None
-) -> np.ndarray:
-    """Add synthetic noise; the result is clipped to [0, 255].
-
-    Parameters
-    ----------
-    image : array (H, W) or (H, W, C), 0-255 scale
-    kind : ``gaussian`` (``amount`` = standard deviation in 0-255 units, default 10)
-        or ``salt-and-pepper`` (``amount`` = fraction of pixels in [0, 1], default
-        0.05, half of them set to 0 and half to 255, all channels alike).
-    seed : int, optional
-        Seed for ``numpy.random.default_rng``: the same seed gives the same noise.
-
-    Returns
-    -------
-    float32 array, the shape of ``image``
-
-    Examples
-    --------
-    >>> noisy = add_noise(np.full((10, 10), 128.0), "salt-and-pepper", amount=0.2, seed=1)
-    >>> int((noisy != 128).sum()), sorted(set(noisy[noisy != 128].tolist()))
-    (20, [0.0, 255.0])
-    """
-    choice("kind", kind, NOISE_KINDS)
-    image = image_array(image)
-    rng = np.random.default_rng(None if seed is None else integer("seed", seed))
-    if kind == "gaussian":
-        sigma = non_negative("amount", 10.0 if amount is None else amount)
-        noise = rng.standard_normal(image.shape, dtype=np.float32)
-        noise *= np.float32(sigma)
-        noise += image
-        return np.clip(noise, 0, 255, out=noise)
-    fraction = in_range("amount", 0.05 if amount is None else amount, 0, 1)
-    out = np.clip(image, 0, 255)
-    height, width = image.shape[:2]
-    count = int(round(fraction * height * width))
-    chosen = rng.choice(height * width, size=count, replace=False)
-    salt = rng.random(count) < 0.5
-    rows, cols = np.divmod(chosen, width)
-    out[rows[salt], cols[salt]] = 255
-    out[rows[~salt], cols[~salt]] = 0
-    return out
-
-
-__all__ = ["denoise", "median", "bilateral", "nl_means", "add_noise", "METHODS", "NOISE_KINDS"]
+__all__ = ["denoise", "median", "bilateral", "nl_means"]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from imgfilter.rescaling import rescale
+from imgfilter.image import join_alpha, rescale, split_alpha
 
 
 def test_clip_clamps():
@@ -37,3 +37,29 @@ def test_none_keeps_values():
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="mode must be one of clip, minmax, abs, none; got 'log'"):
         rescale(np.zeros((2, 2)), "log")
+
+
+def test_split_and_join_alpha_round_trip(rng):
+    for channels in (2, 4):
+        image = rng.uniform(0, 255, size=(3, 4, channels)).astype(np.float32)
+        colour, alpha = split_alpha(image)
+        assert colour.shape == ((3, 4) if channels == 2 else (3, 4, 3))
+        np.testing.assert_array_equal(alpha, image[..., -1])
+        np.testing.assert_array_equal(join_alpha(colour, alpha), image)
+
+
+def test_split_alpha_leaves_gray_and_rgb_alone(rng):
+    for shape in [(3, 4), (3, 4, 3)]:
+        image = rng.uniform(0, 255, size=shape).astype(np.float32)
+        colour, alpha = split_alpha(image)
+        assert alpha is None and colour is image
+        assert join_alpha(colour, None) is colour
+
+
+def test_join_alpha_refuses_mismatched_shapes():
+    with pytest.raises(
+        ValueError, match=r"alpha shape \(2, 2\) does not match the image's \(3, 4\)"
+    ):
+        join_alpha(np.zeros((3, 4, 3)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="alpha joins a gray or RGB image only"):
+        join_alpha(np.zeros((3, 4, 5)), np.zeros((3, 4)))

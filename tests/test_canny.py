@@ -9,8 +9,8 @@ import skimage.feature
 from PIL import Image
 from scipy import ndimage
 
-from imgfilter.edges import canny
-from imgfilter.filters import grayscale
+from imgfilter.ops.canny import canny
+from imgfilter.ops.filters import grayscale
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "images"
@@ -178,7 +178,7 @@ def test_non_numeric_image_is_refused():
 
 
 def test_result_does_not_depend_on_the_band_size(monkeypatch):
-    import imgfilter.edges as module
+    import imgfilter.ops.canny as module
 
     gray = load_gray(PHOTOS[0])[:100, :90]
     whole = canny(gray, 1.0, 20, 40)

@@ -17,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from imgfilter import engine
-from imgfilter._checks import choice, image_array, pair
+from imgfilter._checks import size_text
+from imgfilter.choices import BORDERS, POOL_MODES
+from imgfilter.params import Param, takes
 
-POOL_MODES = ("max", "avg", "min")
 _REDUCE = {"max": np.maximum, "avg": np.add, "min": np.minimum}
 _GLOBAL = {
     "max": lambda image: image.max(axis=(0, 1)),
@@ -28,6 +29,22 @@ _GLOBAL = {
 }
 
 
+def _check_global(arguments: dict) -> None:
+    if arguments["size"] == "global" and (
+        arguments["stride"] is not None or arguments["padding"] != "valid"
+    ):
+        raise ValueError("global pooling takes no stride or padding: it pools the whole image")
+
+
+@takes(
+    size=Param("pair", words=("global",)),
+    stride=Param("pair"),
+    mode=Param("choice", choices=POOL_MODES),
+    padding=engine.PADDING,
+    border=Param("choice", choices=BORDERS),
+    cval=engine.CVAL,
+    also=_check_global,
+)
 def pool(
     image,
     size=2,
@@ -69,23 +86,17 @@ def pool(
     >>> pool(np.arange(9.0).reshape(3, 3), "global", mode="avg")
     array([4.], dtype=float32)
     """
-    choice("mode", mode, POOL_MODES)
-    image = image_array(image)
-    if isinstance(size, str):
-        choice("size", size, ("global",))
-        if stride is not None or padding != "valid":
-            raise ValueError("global pooling takes no stride or padding: it pools the whole image")
+    if size == "global":
         values = _GLOBAL[mode](image)
         return np.atleast_1d(values).astype(np.float32)
-    window = pair("size", size)
-    steps = window if stride is None else pair("stride", stride)
+    window = size
+    steps = window if stride is None else stride
     pads = engine.resolve_padding(padding, window)
     padded_hw = (image.shape[0] + pads[0] + pads[1], image.shape[1] + pads[2] + pads[3])
     if window[0] > padded_hw[0] or window[1] > padded_hw[1]:
         raise ValueError(
-            f"pool window {window[0]}×{window[1]} is larger than the padded image "
-            f"{padded_hw[0]}×{padded_hw[1]} (image {image.shape[0]}×{image.shape[1]}, "
-            f"padding {pads})"
+            f"pool window {size_text(window)} is larger than the padded image "
+            f"{size_text(padded_hw)} (image {size_text(image.shape[:2])}, padding {pads})"
         )
     padded = engine.pad(image, pads, border, cval)
     out_hw = tuple((n - k) // s + 1 for n, k, s in zip(padded_hw, window, steps, strict=True))

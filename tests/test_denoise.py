@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from PIL import Image
 from scipy import ndimage
 
-from imgfilter.denoising import add_noise, bilateral, denoise, median, nl_means
-from imgfilter.metrics import psnr
+from imgfilter.ops.denoise import bilateral, denoise, median, nl_means
+from imgfilter.ops.metrics import psnr
+from imgfilter.ops.noise import add_noise
 
 REPO = Path(__file__).resolve().parent.parent
 CAMERA = REPO / "samples" / "camera.png"
@@ -233,7 +234,7 @@ def test_zero_amount_leaves_the_image_unchanged():
         ("median", {"sigma": 2}, ValueError, "'median' takes size, border; got sigma=2"),
         ("wiener", {}, ValueError, "method must be one of mean, median, gaussian"),
         ("median", {"border": "mirror"}, ValueError, "border must be one of"),
-        ("mean", {"size": "big"}, TypeError, "size must be an integer"),
+        ("mean", {"size": "big"}, ValueError, "size must be an integer, got .big."),
     ],
 )
 def test_bad_denoise_arguments_are_refused(method, params, error, message):
@@ -245,7 +246,7 @@ def test_bad_denoise_arguments_are_refused(method, params, error, message):
     "kind, amount, message",
     [
         ("salt-and-pepper", 1.5, r"amount must be in \[0, 1\], got 1.5"),
-        ("salt-and-pepper", -0.1, r"amount must be in \[0, 1\]"),
+        ("salt-and-pepper", -0.1, "amount must be >= 0, got -0.1"),
         ("gaussian", -3, "amount must be >= 0, got -3.0"),
         ("speckle", 0.1, "kind must be one of gaussian, salt-and-pepper"),
     ],
@@ -264,7 +265,7 @@ def test_bad_images_are_refused(image):
 
 
 def test_median_bands_mixing_integer_and_float_values_stay_exact(monkeypatch):
-    import imgfilter.denoising as module
+    import imgfilter.ops.denoise as module
 
     monkeypatch.setattr(module, "MEDIAN_WORKING_SET", 1600)  # bands of one row
     rng = np.random.default_rng(9)

@@ -8,6 +8,7 @@ and see what each operation does.
 
 from __future__ import annotations
 
+import importlib.resources
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from imgfilter import io, registry
+from imgfilter.image import rescale
 from imgfilter.pipeline import Pipeline, PipelineError
-from imgfilter.rescaling import rescale
 
 THUMB_HEIGHT = 220
 LABEL_HEIGHT = 34
@@ -73,9 +74,14 @@ SHOWCASES = (
 
 
 def default_samples() -> Path:
-    """``samples/`` of the source checkout (repo data, not installed), else ``./samples``."""
-    beside = Path(__file__).resolve().parent.parent / "samples"
-    return beside if beside.is_dir() else Path("samples")
+    """The photos installed with the package (``imgfilter/samples``), else the checkout's."""
+    try:
+        folder = importlib.resources.files("imgfilter") / "samples"
+        if folder.is_dir():
+            return Path(str(folder))
+    except (ImportError, OSError, TypeError):
+        pass
+    return Path(__file__).resolve().parents[2] / "samples"
 
 
 def run_demo(
@@ -141,7 +147,7 @@ def _run_one(number: int, show: Showcase, samples: Path, photo_path: Path, outpu
     path = output / f"{number:02d}-{_slug(show.title)}-{photo_path.stem}.png"
     io.save(mapped, path)
     if show.noisy is not None:
-        from imgfilter import metrics
+        from imgfilter.ops import metrics
 
         noisy_db = metrics.psnr(original, before)
         clean_db = metrics.psnr(original, np.clip(result, 0, 255))

@@ -14,39 +14,43 @@ from __future__ import annotations
 import numpy as np
 
 from imgfilter import engine
-from imgfilter._checks import choice, non_negative, number, pair, positive
+from imgfilter.choices import LAPLACIAN_KINDS, SOBEL_DIRECTIONS
+from imgfilter.engine import BORDER, CVAL
 from imgfilter.kernels import gaussian_1d, get_kernel
+from imgfilter.params import Param, takes
 
-SOBEL_DIRECTIONS = ("x", "y", "magnitude")
-LAPLACIAN_KINDS = (4, 8)
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601-2, as Pillow's "L" mode
+SIGMA = Param("float", low=0, low_open=True)
+"""A Gaussian standard deviation in pixels."""
 
 
+@takes(sigma=SIGMA, size=Param("pair", odd=True), border=BORDER, cval=CVAL)
 def gaussian(
     image, sigma: float = 1.0, *, size=None, border: str = "reflect", cval: float = 0.0
 ) -> np.ndarray:
     """Gaussian blur: two 1-D passes of sampled, normalised Gaussian taps.
 
-    ``size`` (odd or even, int or (h, w)) fixes the window; without it the
-    radius is ``int(4 * sigma + 0.5)`` as in scipy.ndimage.
+    ``size`` (odd, int or (h, w)) fixes the window; without it the radius is
+    ``int(4 * sigma + 0.5)`` as in scipy.ndimage. An even size would shift the image
+    by half a pixel and is refused, as OpenCV does (the ``gaussian`` kernel allows it).
 
     >>> float(gaussian(np.full((3, 3), 7.0), sigma=2)[1, 1].round(4))
     7.0
     """
-    positive("sigma", sigma)
-    size_y, size_x = (None, None) if size is None else pair("size", size)
+    size_y, size_x = (None, None) if size is None else size
     col = gaussian_1d(sigma=sigma, size=size_y)
     row = gaussian_1d(sigma=sigma, size=size_x)
     return engine.correlate_separable(image, col, row, border=border, cval=cval)
 
 
+@takes(size=Param("pair"), border=BORDER, cval=CVAL)
 def box(image, size=3, *, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
     """Mean over a ``size`` × ``size`` (or (h, w)) window.
 
     >>> box(np.array([[0.0, 9.0, 0.0]]), size=(1, 3), border="constant")
     array([[3., 3., 3.]], dtype=float32)
     """
-    size_y, size_x = pair("size", size)
+    size_y, size_x = size
     return engine.correlate_separable(
         image,
         np.full(size_y, 1.0 / size_y),
@@ -56,6 +60,7 @@ def box(image, size=3, *, border: str = "reflect", cval: float = 0.0) -> np.ndar
     )
 
 
+@takes(direction=Param("choice", choices=SOBEL_DIRECTIONS), border=BORDER, cval=CVAL)
 def sobel(
     image, direction: str = "magnitude", *, border: str = "reflect", cval: float = 0.0
 ) -> np.ndarray:
@@ -64,7 +69,6 @@ def sobel(
     ``x`` and ``y`` are signed (map them with ``abs`` or ``minmax`` to save);
     the magnitude is ``sqrt(x² + y²)``.
     """
-    choice("direction", direction, SOBEL_DIRECTIONS)
     options = {"border": border, "cval": cval}
     if direction != "magnitude":
         return engine.convolve(image, get_kernel(f"sobel-{direction}"), **options)
@@ -77,6 +81,7 @@ def sobel(
     return np.sqrt(gx, out=gx)
 
 
+@takes(kind=Param("int", choices=LAPLACIAN_KINDS), border=BORDER, cval=CVAL)
 def laplacian(image, kind: int = 4, *, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
     """Laplacian with the 4-neighbour kernel (``kind=4``, centre +4) or 8-neighbour (``kind=8``).
 
@@ -85,17 +90,22 @@ def laplacian(image, kind: int = 4, *, border: str = "reflect", cval: float = 0.
            [-9., 36., -9.],
            [ 0., -9.,  0.]], dtype=float32)
     """
-    if kind not in LAPLACIAN_KINDS:
-        raise ValueError(f"kind must be one of 4, 8; got {kind!r}")
     name = "laplacian" if kind == 4 else "laplacian8"
     return engine.convolve(image, get_kernel(name), border=border, cval=cval)
 
 
+@takes(border=BORDER, cval=CVAL)
 def sharpen(image, *, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
     """The seeds' sharpening kernel [0 -1 0; -1 5 -1; 0 -1 0]: image plus its Laplacian."""
     return engine.convolve(image, get_kernel("sharpen"), border=border, cval=cval)
 
 
+@takes(
+    sigma=SIGMA,
+    amount=Param("float", low=0),
+    threshold=Param("float", low=0),
+    border=BORDER,
+)
 def unsharp(
     image,
     sigma: float = 1.0,
@@ -112,9 +122,6 @@ def unsharp(
     >>> float(unsharp(np.full((3, 3), 50.0), sigma=1, amount=2)[1, 1].round(4))
     50.0
     """
-    amount = number("amount", amount)
-    threshold = non_negative("threshold", threshold)
-    image = np.asarray(image, dtype=np.float32)
     detail = image - gaussian(image, sigma, border=border)
     if threshold > 0:
         detail[np.abs(detail) < threshold] = 0
@@ -122,6 +129,7 @@ def unsharp(
     return np.add(image, detail, out=detail)
 
 
+@takes()
 def grayscale(image) -> np.ndarray:
     """Luminance ``0.299 R + 0.587 G + 0.114 B`` (ITU-R 601-2, Pillow's "L"), float32.
 
@@ -130,11 +138,10 @@ def grayscale(image) -> np.ndarray:
     >>> grayscale(np.array([[[255.0, 0.0, 0.0]]])).round(3)
     array([[76.245]], dtype=float32)
     """
-    image = np.asarray(image, dtype=np.float32)
     if image.ndim == 2:
         return image
-    if image.ndim != 3 or image.shape[2] not in (1, 2, 3, 4):
-        raise ValueError(f"grayscale needs (H, W) or (H, W, C) with C in 1-4, got {image.shape}")
+    if image.shape[2] not in (1, 2, 3, 4):
+        raise ValueError(f"grayscale needs 1-4 channels, got shape {image.shape}")
     if image.shape[2] <= 2:
         return image[..., 0].copy()
     r, g, b = (image[..., c] for c in range(3))
@@ -145,21 +152,21 @@ def grayscale(image) -> np.ndarray:
     )
 
 
+@takes()
 def relu(image) -> np.ndarray:
     """max(x, 0), the CNN activation.
 
-    >>> relu(np.array([-2.0, 3.0]))
-    array([0., 3.], dtype=float32)
+    >>> relu(np.array([[-2.0, 3.0]]))
+    array([[0., 3.]], dtype=float32)
     """
-    return np.maximum(np.asarray(image, dtype=np.float32), 0)
+    return np.maximum(image, np.float32(0))
 
 
+@takes(slope=Param("float", low=0))
 def leaky_relu(image, slope: float = 0.01) -> np.ndarray:
     """x where x > 0, else ``slope * x``.
 
-    >>> leaky_relu(np.array([-2.0, 3.0]), slope=0.5)
-    array([-1.,  3.], dtype=float32)
+    >>> leaky_relu(np.array([[-2.0, 3.0]]), slope=0.5)
+    array([[-1.,  3.]], dtype=float32)
     """
-    slope = non_negative("slope", slope)
-    image = np.asarray(image, dtype=np.float32)
     return np.where(image > 0, image, image * np.float32(slope))

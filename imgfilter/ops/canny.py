@@ -27,8 +27,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from imgfilter import engine, filters
-from imgfilter._checks import image_array, in_range, non_negative, pair
+from imgfilter import engine
+from imgfilter.ops import filters
+from imgfilter.params import Param, takes
 
 # Rows per band: NMS works on a band of rows at a time, so its temporaries stay small.
 BAND_ROWS = 32
@@ -41,6 +42,21 @@ SOBEL_SMOOTH = (1.0, 2.0, 1.0)
 SOBEL_DIFF = (-1.0, 0.0, 1.0)
 
 
+def _check_thresholds(arguments: dict) -> None:
+    low, high, quantiles = arguments["low"], arguments["high"], arguments["quantiles"]
+    if quantiles is not None and (low is not None or high is not None):
+        raise ValueError("give either low/high thresholds or quantiles, not both")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"low must be <= high, got low={low:g} and high={high:g}")
+
+
+@takes(
+    sigma=Param("float", low=0),
+    low=Param("float", low=0),
+    high=Param("float", low=0),
+    quantiles=Param("interval", low=0, high=1),
+    also=_check_thresholds,
+)
 def canny(
     image,
     sigma: float = 1.0,
@@ -96,38 +112,17 @@ def canny(
     >>> canny(image, sigma=0, low=100, high=200)[:, 0]
     array([False, False, False,  True, False, False])
     """
-    sigma = non_negative("sigma", sigma)
-    low, high, quantiles = _check_thresholds(low, high, quantiles)
-    gray = filters.grayscale(image_array(image))
+    if low is None and high is not None:
+        low = high / 2
+    elif high is None and low is not None:
+        high = low * 2
+    gray = filters.grayscale(image)
     smoothed = filters.gaussian(gray, sigma) if sigma > 0 else gray
     magnitude, maxima = _gradient_maxima(smoothed)
     if low is None:
         low, high = _automatic_thresholds(magnitude, quantiles)
     candidates = maxima & (magnitude > low)
     return _hysteresis(candidates, candidates & (magnitude > high))
-
-
-def _check_thresholds(low, high, quantiles):
-    if quantiles is not None:
-        if low is not None or high is not None:
-            raise ValueError("give either low/high thresholds or quantiles, not both")
-        q_low, q_high = pair("quantiles", quantiles, convert=lambda n, v: in_range(n, v, 0, 1))
-        if q_low > q_high:
-            raise ValueError(f"quantiles must be (low, high) with low <= high, got {quantiles!r}")
-        return None, None, (q_low, q_high)
-    if low is None and high is None:
-        return None, None, None
-    if low is None:
-        high = non_negative("high", high)
-        low = high / 2
-    elif high is None:
-        low = non_negative("low", low)
-        high = low * 2
-    else:
-        low, high = non_negative("low", low), non_negative("high", high)
-    if low > high:
-        raise ValueError(f"low must be <= high, got low={low:g} and high={high:g}")
-    return low, high, None
 
 
 def _gradient_maxima(smoothed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

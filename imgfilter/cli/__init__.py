@@ -1,0 +1,204 @@
+"""The ``imgfilter`` command: one subcommand per registered operation, plus run/kernels/info.
+
+Exit codes: 0 success; 1 a file could not be processed (the rest of a batch is
+still written); 2 the command line itself is wrong (an option value, an unknown
+step, a malformed pipeline). Errors are one line on stderr,
+``imgfilter: error: <file>: <problem>``; ``--debug`` adds the traceback.
+
+An operation's command is built when it is asked for, from the library function's
+own parameters, so ``imgfilter --help`` imports no numpy.
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from imgfilter import registry
+from imgfilter.cli import _inspect
+from imgfilter.cli._options import Options, click_option, io_options
+from imgfilter.cli._report import DEBUG, Failure, debug_option, error, report_unexpected
+from imgfilter.operation import Operation
+
+
+class _Group(click.Group):
+    """The top group: one-line errors, and operation commands built on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *registry.names()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in registry.names():
+            op = registry.get_operation(name)
+            self.add_command(_op_command(op), name)
+        return self.commands.get(name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List every command; operations by their one-line help, without building them."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                rows.append((name, self.commands[name].get_short_help_str(limit=80)))
+            else:
+                op = registry.get_operation(name)
+                rows.append((name, op.help if op.name == name else f"Alias of {op.name}."))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def main(
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> Any:
+        extra.pop("standalone_mode", None)
+        DEBUG["on"] = False
+        try:
+            code = super().main(args, prog_name or "imgfilter", standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as problem:
+            problem.show()
+            sys.exit(problem.exit_code)
+        except click.UsageError as problem:
+            hint = ""
+            if problem.ctx is not None:
+                hint = f" (see '{problem.ctx.command_path} --help')"
+            error(problem.format_message() + hint)
+            sys.exit(problem.exit_code)
+        except click.ClickException as problem:
+            error(problem.format_message())
+            sys.exit(problem.exit_code)
+        except click.Abort:
+            error("aborted")
+            sys.exit(1)
+        except OSError as problem:
+            if problem.errno == errno.EPIPE:
+                sys.exit(1)
+            report_unexpected(problem)
+            sys.exit(1)
+        except Exception as problem:  # noqa: BLE001 - the last line of defence, one line
+            report_unexpected(problem)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(
+    "imgfilter",
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
+)
+@click.version_option(package_name="imgfilter", prog_name="imgfilter")
+@debug_option
+def main() -> None:
+    """Classical image filtering: kernels, convolution, edges, denoising, pooling.
+
+    \b
+    imgfilter OP [OPTIONS] INPUT... -o OUTPUT     one operation (see the list below)
+    imgfilter run PIPELINE INPUT... -o OUTPUT     a chain: 'gaussian sigma=1.4 | sobel'
+    imgfilter demo                                showcase results and a contact sheet
+
+    One INPUT writes the file OUTPUT; several INPUTs (or a folder) write into the
+    folder OUTPUT. '-' reads stdin or writes stdout. Exit codes: 0 done, 1 a file
+    failed, 2 a usage error.
+    """
+
+
+def _op_command(op: Operation) -> click.Command:
+    names = [o.name for o in op.options]
+
+    def callback(inputs: tuple[Path, ...], **kwargs: Any) -> int:
+        from imgfilter.pipeline import Pipeline, PipelineError, make_step
+
+        ctx = click.get_current_context()
+        values = {n: kwargs.pop(n) for n in names}
+        default = click.core.ParameterSource.DEFAULT
+        given = [n for n in names if ctx.get_parameter_source(n) is not default]
+        text = " ".join([op.name, *(f"{op.option(n).key}={_show(values[n])}" for n in given)])
+        try:
+            pipeline = Pipeline([make_step(op.name, values, text)])
+        except PipelineError as problem:
+            raise click.UsageError(str(problem).split(": ", 1)[-1], ctx) from None
+        from imgfilter.cli._batch import process
+
+        return process(pipeline, inputs, Options(**kwargs))
+
+    paragraphs = [op.help]
+    if op.description:
+        paragraphs.append(op.description)
+    step = op.example or " ".join([op.name, *(f"{o.key}=..." for o in op.options[:1])])
+    paragraphs.append(f"As a pipeline step: imgfilter run '{step}' INPUT -o OUTPUT")
+    if op.mapping is None:
+        paragraphs.append("Keeps the value range: saved with the previous step's mapping.")
+    elif isinstance(op.mapping, str):
+        paragraphs.append(f"Saved 8-bit output is mapped with '{op.mapping}' unless --rescale.")
+    command = click.Command(
+        op.name,
+        callback=callback,
+        params=[click_option(op, o) for o in op.options],
+        help="\n\n".join(paragraphs),
+        short_help=op.help,
+        context_settings={"show_default": True, "help_option_names": ["-h", "--help"]},
+    )
+    return io_options(command)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@main.command("run")
+@click.argument("pipeline_text", metavar="PIPELINE")
+@io_options
+def run_command(pipeline_text: str, inputs: tuple[Path, ...], **kwargs: Any) -> int:
+    """Run a chain of steps: 'gaussian sigma=1.4 | sobel | rescale mode=minmax'.
+
+    PIPELINE is steps separated by '|', each an operation name and its options
+    as key=value (the same names and values as the operation's --options), or a
+    path to a .json file: {"steps": [{"op": "gaussian", "sigma": 1.4}, ...]}.
+    The whole pipeline is checked before any image is read; values stay float32
+    between steps.
+    """
+    from imgfilter.cli._batch import process
+    from imgfilter.pipeline import Pipeline, PipelineError
+
+    try:
+        pipeline = Pipeline.parse(pipeline_text)
+    except PipelineError as problem:
+        raise click.UsageError(str(problem)) from None
+    return process(pipeline, inputs, Options(**kwargs))
+
+
+@main.command("demo")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("imgfilter-demo"),
+    help="Folder for the results and contact sheet.",
+)
+@click.option(
+    "--samples",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder of sample photos  [default: the photos installed with imgfilter]",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only the contact sheet's path.")
+@debug_option
+def demo_command(output: Path, samples: Path | None, quiet: bool) -> int:
+    """Run the showcase pipelines on the bundled photos and write a contact sheet."""
+    from imgfilter.cli import _demo
+
+    try:
+        sheet = _demo.run_demo(output, samples, echo=None if quiet else click.echo)
+    except ValueError as problem:
+        raise Failure(str(problem)) from None
+    click.echo(f"contact sheet: {sheet}")
+    return 0
+
+
+main.add_command(_inspect.kernels_group)
+main.add_command(_inspect.info_command)
+main.add_command(_inspect.compare_command)

@@ -1,0 +1,168 @@
+"""Click options from the library's own parameters, and the options every writer shares.
+
+An operation's option converts with the function's :class:`~imgfilter.params.Param`,
+so ``--sigma -1`` and ``sigma=-1`` are refused by the same code with the same words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from imgfilter.choices import DEPTHS, RESCALE_MODES
+from imgfilter.cli._report import debug_option
+from imgfilter.operation import Operation, Option
+
+
+def _convert(self, value: Any, param: click.Parameter | None, ctx):
+    if value is None:  # absent: click reports a missing required option itself
+        return None
+    try:
+        return self.param.check(self.param_name, value)
+    except (ValueError, TypeError) as error:
+        self.fail(str(error), param, ctx)
+
+
+class _Checked(click.ParamType):
+    """Converts with the library's Param (``metavar`` says how to write the value)."""
+
+    def __init__(self, param, name: str):
+        self.param, self.param_name, self.name = param, name, param.kind
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return self.param.metavar
+
+    convert = _convert
+
+
+class _CheckedFloat(click.FloatRange):
+    """click's range type, so help shows the range, converting with the library's Param."""
+
+    def __init__(self, param, name: str):
+        super().__init__(min=param.low, max=param.high, min_open=param.low_open)
+        self.param, self.param_name = param, name
+
+    convert = _convert
+
+
+class _CheckedChoice(click.Choice):
+    def __init__(self, param, name: str):
+        super().__init__([str(c) for c in param.choices])
+        self.param, self.param_name = param, name
+
+    convert = _convert
+
+
+def _click_type(param, name: str) -> click.ParamType:
+    if param.choices:
+        return _CheckedChoice(param, name)
+    if param.kind == "float" and param.low is not None and not param.optional:
+        return _CheckedFloat(param, name)
+    return _Checked(param, name)
+
+
+def click_option(op: Operation, option: Option) -> click.Option:
+    """The ``--flag`` of one operation option, typed and defaulted by the function."""
+    param, default, required = (
+        op.param(option.name),
+        op.default(option.name),
+        op.required(option.name),
+    )
+    if param.kind == "bool":
+        return click.Option(
+            [option.flag, option.name], is_flag=True, default=default, help=option.full_help
+        )
+    help_text = option.full_help
+    if default is None:
+        help_text += "  [default: auto]"
+    extra = {} if default is None else {"default": default}
+    return click.Option(
+        [option.flag, option.name],
+        type=_click_type(param, option.name),
+        required=required,
+        show_default=default is not None,
+        help=help_text,
+        **extra,
+    )
+
+
+@dataclass
+class Options:
+    """The options of every command that writes images."""
+
+    output: Path | None
+    rescale: str | None
+    fmt: str | None
+    quality: int | None
+    depth: int
+    jobs: int | None
+    quiet: bool
+    overwrite: bool
+    explain: bool
+
+
+def io_options(function: Callable) -> Callable:
+    """Add INPUT... and the output options (-o, --rescale, --format, ...) to a command."""
+    options = [
+        click.argument(
+            "inputs",
+            nargs=-1,
+            required=True,
+            type=click.Path(path_type=Path, allow_dash=True),
+            metavar="INPUT...",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(path_type=Path, allow_dash=True),
+            help="Output file (one input) or folder (several); '-' for stdout.",
+        ),
+        click.option(
+            "--rescale",
+            type=click.Choice(RESCALE_MODES),
+            default=None,
+            help="Override the output mapping into 0-255 (default: the last step's: "
+            "clip for smoothing, abs for signed edges).",
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            metavar="EXT",
+            default=None,
+            help="Output format (png, jpg, tif, webp, bmp, npy, ...): required for "
+            "'-o -', else taken from the output name; in a batch, the extension.",
+        ),
+        click.option(
+            "--quality", type=click.IntRange(1, 100), default=None, help="JPEG/WebP quality."
+        ),
+        click.option(
+            "--depth",
+            type=click.Choice([str(d) for d in DEPTHS]),
+            default="8",
+            help="Bits per channel of PNG/TIFF output.",
+        ),
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Files processed in parallel  [default: the number of cores]",
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+        click.option("--overwrite", is_flag=True, help="Allow replacing an input file."),
+        click.option(
+            "--explain",
+            is_flag=True,
+            help="Print each step's shapes, the output-size "
+            "formula and the engine strategy (for the first input).",
+        ),
+        debug_option,
+    ]
+    # Decorators on a function are applied bottom-up; on a Command, params append in order.
+    for option in options if isinstance(function, click.Command) else reversed(options):
+        function = option(function)
+    return function

@@ -1,0 +1,110 @@
+"""The output formats: which file extension is which format, what each can hold, and the
+one check that refuses an output before any pixel work.
+
+numpy-free, so the command line checks ``-o out.jpg --depth 16`` before it loads anything.
+
+>>> format_of("photo.JPG")
+'JPEG'
+>>> check_output("JPEG", mapping="clip", depth=16)
+Traceback (most recent call last):
+...
+ValueError: depth 16 needs PNG or TIFF; JPEG stores 8 bits per sample
+"""
+
+from __future__ import annotations
+
+import os
+
+from imgfilter._checks import choice, in_range, integer
+from imgfilter.choices import DEPTHS, RESCALE_MODES
+
+FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+    ".webp": "WEBP",
+    ".gif": "GIF",
+    ".pgm": "PPM",
+    ".ppm": "PPM",
+    ".pnm": "PPM",
+    ".npy": "NPY",
+}
+"""File extension -> format name (Pillow's, plus NPY)."""
+
+DEPTH_FORMATS = ("PNG", "TIFF")  # can store 16 bits per sample
+ALPHA_FORMATS = ("PNG", "TIFF", "WEBP", "NPY")  # can store an alpha channel
+QUALITY_FORMATS = ("JPEG", "WEBP")
+FLOAT_FORMATS = ("NPY", "TIFF")  # can keep floats (mapping "none")
+
+
+def extensions() -> list[str]:
+    """The known extensions without the dot, sorted: ``['bmp', 'gif', ...]``."""
+    return sorted(ext.lstrip(".") for ext in FORMATS)
+
+
+def format_name(name: object) -> str:
+    """The format called ``name``: an extension (``"jpg"``, ``".tif"``) or a format name.
+
+    >>> format_name(".tif"), format_name("jpeg")
+    ('TIFF', 'JPEG')
+    """
+    names = {ext.lstrip("."): fmt for ext, fmt in FORMATS.items()}
+    names.update({fmt.lower(): fmt for fmt in FORMATS.values()})
+    key = name.lower().lstrip(".") if isinstance(name, str) else None
+    if key not in names:
+        raise ValueError(f"format must be one of {', '.join(sorted(names))}; got {name!r}")
+    return names[key]
+
+
+def format_of(path: str | os.PathLike) -> str:
+    """The format a file name's extension asks for; an unknown one is a ValueError."""
+    extension = os.path.splitext(os.fspath(path))[1].lower()
+    if extension not in FORMATS:
+        found = f"extension {extension!r}" if extension else "no extension"
+        raise ValueError(
+            f"cannot tell the image format from {found}; use one of "
+            f"{', '.join(sorted(FORMATS))} (or give a format)"
+        )
+    return FORMATS[extension]
+
+
+def default_mapping(fmt: str) -> str:
+    """The mapping a save uses when none is asked for: floats kept in .npy, else clip."""
+    return "none" if fmt == "NPY" else "clip"
+
+
+def check_output(
+    fmt: str, mapping: str | None = None, depth: int = 8, quality: int | None = None
+) -> tuple[str, int, int | None]:
+    """Refuse options that ``fmt`` cannot honour; return (mapping, depth, quality) checked.
+
+    The one output check: ``save`` and ``encode`` call it, and so does the command line
+    for every planned output before it reads an image.
+
+    >>> check_output("PNG", "none")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: rescale 'none' keeps floats, which PNG cannot store; ...
+    """
+    mapping = default_mapping(fmt) if mapping is None else mapping
+    choice("rescale", mapping, RESCALE_MODES)
+    depth = integer("depth", depth)
+    if depth not in DEPTHS:
+        raise ValueError(f"depth must be 8 or 16, got {depth}")
+    if depth == 16 and fmt not in DEPTH_FORMATS:
+        raise ValueError(f"depth 16 needs PNG or TIFF; {fmt} stores 8 bits per sample")
+    if quality is not None:
+        if fmt not in QUALITY_FORMATS:
+            raise ValueError(f"quality applies to JPEG and WebP only, not {fmt}")
+        quality = int(in_range("quality", integer("quality", quality), 1, 100))
+    if mapping == "none" and fmt not in FLOAT_FORMATS:
+        raise ValueError(
+            f"rescale 'none' keeps floats, which {fmt} cannot store; save as .npy or a gray "
+            "TIFF, or choose clip, minmax or abs"
+        )
+    if mapping == "none" and depth == 16:
+        raise ValueError("rescale 'none' writes floats; it cannot be combined with depth 16")
+    return mapping, depth, quality
