@@ -459,12 +459,15 @@ def test_sixteen_bit_in_sixteen_bit_out(cli, tmp_path, rng):
         np.testing.assert_array_equal(np.asarray(picture), values)
 
 
-@pytest.mark.parametrize("ext", ["jpg", "webp", "tif", "bmp"])
-def test_output_format_from_the_extension(cli, tmp_path, rgb_png, ext):
+@pytest.mark.parametrize(
+    ("ext", "fmt"),
+    [("jpg", "JPEG"), ("webp", "WEBP"), ("tif", "TIFF"), ("bmp", "BMP"), ("ppm", "PPM")],
+)
+def test_output_format_from_the_extension(cli, tmp_path, rgb_png, ext, fmt):
     out = tmp_path / f"out.{ext}"
     assert cli("box", rgb_png, "-o", out).exit_code == 0
     with Image.open(out) as picture:
-        assert picture.size == (30, 20)
+        assert (picture.format, picture.size) == (fmt, (30, 20))
 
 
 def test_quality_changes_the_jpeg(cli, tmp_path, rgb_png):
@@ -664,8 +667,11 @@ def test_kernels_validate_missing_and_folder(cli, tmp_path):
 def test_info(cli, gray_png, rgba_png):
     result = cli("info", gray_png, rgba_png)
     assert result.exit_code == 0, result.stderr
-    assert f"{gray_png}:" in result.stdout and f"{rgba_png}:" in result.stdout
-    assert "32" in result.stdout and "24" in result.stdout
+    gray, rgba = result.stdout.split(f"{rgba_png}:\n")
+    assert gray.startswith(f"{gray_png}:\n")
+    assert "  width: 32\n  height: 24\n  channels: 1\n  mode: L\n" in gray
+    assert "  width: 30\n  height: 20\n  channels: 4\n  mode: RGBA\n" in rgba
+    assert "  channel_names: R, G, B, A\n" in rgba
 
 
 def test_info_bad_file_is_reported_and_the_rest_shown(cli, tmp_path, gray_png):
