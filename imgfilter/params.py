@@ -276,6 +276,17 @@ _METAVARS = {
 }
 
 
+def value_text(value: Any) -> str:
+    """A value written back in the grammar: ``(5, 3)`` -> ``5,3``, ``True`` -> ``true``.
+
+    >>> value_text((5, 3)), value_text(True), value_text(1.5)
+    ('5,3', 'true', '1.5')
+    """
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(value_text, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 # --- key=value lists: the one grammar for several parameters in one word ------------------
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from imgfilter import _checks
 from imgfilter._checks import image_array, size_text
 from imgfilter.operation import Operation
+from imgfilter.params import value_text
 from imgfilter.registry import get_operation
 
 
@@ -173,7 +174,7 @@ class Pipeline:
                     f'{origin}: step {index} must be an object with an "op" name, got {item!r}'
                 )
             values = {k: v for k, v in item.items() if k != "op"}
-            text = " ".join([item["op"], *(f"{k}={_show(v)}" for k, v in values.items())])
+            text = " ".join([item["op"], *(f"{k}={value_text(v)}" for k, v in values.items())])
             try:
                 steps.append(make_step(item["op"], values, text, index))
             except PipelineError as error:
@@ -312,12 +313,6 @@ def _step_from_words(words: list[str], index: int) -> Step:
             continue
         raise PipelineError(f"step {index} {text!r}: {problem}")
     return make_step(name, values, text, index)
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value))
-    return str(value)
 
 
 def _shape(shape: Sequence[int], bare: bool = False) -> str:

@@ -1,4 +1,4 @@
-"""The installed package finds its built-in kernels from any working directory."""
+"""The installed package finds its built-in kernels and sample photos from any folder."""
 
 import os
 import subprocess
@@ -25,3 +25,10 @@ def test_builtin_kernels_load_outside_the_checkout(tmp_path):
     assert Path(source).is_file()
     if "site-packages" in module_file:  # a real (non-editable) install, as CI makes
         assert Path(source).resolve().is_relative_to(Path(module_file).resolve().parent)
+
+
+def test_demo_runs_from_any_folder(tmp_path, run_subprocess):
+    done = run_subprocess("demo", "-o", "out", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().strip() == "contact sheet: out/contact-sheet.png"
+    assert len(list((tmp_path / "out").glob("*.png"))) > 5

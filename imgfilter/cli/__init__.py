@@ -24,6 +24,7 @@ from imgfilter.cli import _inspect
 from imgfilter.cli._options import Options, click_option, io_options
 from imgfilter.cli._report import DEBUG, Failure, debug_option, error, report_unexpected
 from imgfilter.operation import Operation
+from imgfilter.params import value_text
 
 
 class _Group(click.Group):
@@ -114,7 +115,7 @@ def _op_command(op: Operation) -> click.Command:
         values = {n: kwargs.pop(n) for n in names}
         default = click.core.ParameterSource.DEFAULT
         given = [n for n in names if ctx.get_parameter_source(n) is not default]
-        text = " ".join([op.name, *(f"{op.option(n).key}={_show(values[n])}" for n in given)])
+        text = " ".join([op.name, *(f"{op.option(n).key}={value_text(values[n])}" for n in given)])
         try:
             pipeline = Pipeline([make_step(op.name, values, text)])
         except PipelineError as problem:
@@ -141,12 +142,6 @@ def _op_command(op: Operation) -> click.Command:
         context_settings={"show_default": True, "help_option_names": ["-h", "--help"]},
     )
     return io_options(command)
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, tuple):
-        return ",".join(map(str, value))
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 @main.command("run")

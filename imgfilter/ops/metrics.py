@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from imgfilter import engine
-from imgfilter._checks import image_array
+from imgfilter._checks import image_array, size_text
 
 PEAK = 255.0
 # Wang et al. (2004): an 11-tap Gaussian window of sigma 1.5 (truncated at 3.5 sigma).
@@ -92,10 +92,7 @@ def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:
     a, b = image_array(a, "a"), image_array(b, "b")
     if a.shape != b.shape:
         raise ValueError(
-            f"images must have the same shape to be compared, got {_shape(a)} and {_shape(b)}"
+            "images must have the same shape to be compared,"
+            f" got {size_text(a.shape)} and {size_text(b.shape)}"
         )
     return a.astype(np.float64), b.astype(np.float64)
-
-
-def _shape(array: np.ndarray) -> str:
-    return "×".join(map(str, array.shape))
