@@ -63,7 +63,11 @@ class Operation:
     explain it and to move alpha), or None; ``geometry`` is ``"window"`` when the
     window changes the size. ``shape`` replaces the size rule, ``alpha`` the alpha rule,
     ``note`` adds a line to ``--explain``; ``weighted`` is False for windows without
-    weights (pooling).
+    weights (pooling). ``averages`` (a bool or a function of the parameters) marks the
+    steps that average neighbours: in a pipeline they filter premultiplied colour and
+    alpha with the same window (see :meth:`carry`). ``barrier`` (a bool or a function of
+    the parameters) marks steps that need the whole image at once (global statistics,
+    connectivity, seeded noise); every other step with a window is computed in strips.
     """
 
     name: str
@@ -81,6 +85,8 @@ class Operation:
     note: Callable[[Mapping], str] | None = None
     shape: Callable[[tuple, Mapping], tuple] | None = None
     weighted: bool = True
+    averages: bool | Callable[[Mapping], bool] = False
+    barrier: bool | Callable[[Mapping], bool] = False
     _index: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -145,6 +151,19 @@ class Operation:
             return result.astype(np.float32) * np.float32(255)
         return result.astype(np.float32, copy=False)
 
+    def needs_whole_image(self, params: Mapping[str, Any]) -> bool:
+        """True when the step cannot run strip by strip: a barrier, or a window that wraps
+        around (``border=wrap`` reads the far edge of the image).
+
+        >>> from imgfilter.registry import get_operation
+        >>> gaussian = get_operation("gaussian")
+        >>> gaussian.needs_whole_image(gaussian.validate({"border": "wrap"}))
+        True
+        """
+        if _flag(self.barrier, params):
+            return True
+        return self.window is not None and params.get("border") == "wrap"
+
     def window_of(self, params: Mapping[str, Any]) -> tuple[Any, dict] | None:
         """``(kernel, engine options)`` of this step's window, or None."""
         return None if self.window is None else self.window(params)
@@ -175,6 +194,40 @@ class Operation:
                 shape = tuple(plan.output_shape)
         return tuple(shape[:2]) if self.gray else tuple(shape)
 
+    def carry(self, colour, alpha, params: Mapping[str, Any], mode: str = "premultiply"):
+        """Run the step on colour with its alpha plane: ``(colour, alpha)`` after the step.
+
+        ``premultiply`` (for steps that average neighbours): colour × alpha and alpha are
+        filtered with the same window, then the colour is divided by the new alpha, so
+        colour under transparent pixels never bleeds into visible ones; where the new
+        alpha is 0 the colour is 0. ``follow`` (and every other step): the colour is
+        filtered, alpha follows the step's geometry. ``alpha`` None: colour only.
+
+        Green hidden under transparent pixels stays out of the red one they surround:
+
+        >>> import numpy as np
+        >>> box = Operation("box", "Box blur.", "imgfilter.ops.filters:box", averages=True)
+        >>> rgb = np.array([[[0.0, 255, 0], [255, 0, 0], [0, 255, 0]]])
+        >>> colour, alpha = box.carry(rgb, np.array([[0.0, 255, 0]]), {"size": 3})
+        >>> colour[0].round(3).tolist(), alpha.round(1).tolist()
+        ([[255.0, 0.0, 0.0], [255.0, 0.0, 0.0], [255.0, 0.0, 0.0]], [[170.0, 85.0, 170.0]])
+        """
+        if alpha is None:
+            return self.apply(colour, params), None
+        if mode != "premultiply" or not _flag(self.averages, params):
+            return self.apply(colour, params), self.apply_alpha(alpha, params)
+        import numpy as np
+
+        from imgfilter.image import join_alpha, split_alpha
+
+        weight = alpha[..., None] / np.float32(255) if colour.ndim == 3 else alpha / 255
+        stacked = join_alpha((colour * weight).astype(np.float32), alpha)
+        premultiplied, alpha = split_alpha(self.apply(stacked, params))
+        alpha = np.clip(alpha, 0, 255)
+        scale = np.divide(np.float32(255), alpha, out=np.zeros_like(alpha), where=alpha > 0)
+        colour = premultiplied * (scale[..., None] if premultiplied.ndim == 3 else scale)
+        return colour, alpha
+
     def apply_alpha(self, alpha, params: Mapping[str, Any]):
         """Carry an alpha plane (H, W) through this step's geometry."""
         if self.alpha is not None:
@@ -183,6 +236,10 @@ class Operation:
         if self.geometry == "same" or window is None:
             return alpha
         return window_centres(alpha, *window)
+
+
+def _flag(value: bool | Callable[[Mapping], bool], params: Mapping[str, Any]) -> bool:
+    return bool(value(params) if callable(value) else value)
 
 
 def window_centres(alpha, kernel, options: Mapping[str, Any]):
