@@ -76,7 +76,8 @@ class Reach:
         """
         s = self.stride
         start = a * s - self.top
-        first, stop = max(0, start), min(height, (b - 1) * s - self.top + self.span)
+        first = min(height, max(0, start))
+        stop = max(0, min(height, (b - 1) * s - self.top + self.span))
         # Reflect and symmetric padding at a true edge mirror rows inside the image: the
         # block must hold them (the whole image when the padding is taller than it).
         if first == 0:
