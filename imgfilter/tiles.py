@@ -36,73 +36,122 @@ STRIP_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
-class Rows:
-    """One step of one strip: input rows ``[first, stop)`` (inside the image), the rows
-    the step pads ``above`` and ``below`` them (for steps whose padding is a parameter;
-    only at the image's true edges), and the result rows ``[keep, keep + count)`` wanted.
-    """
+class Span:
+    """One step of one tile along one axis: input indices ``[first, stop)`` (inside the
+    image), the cells the step pads ``before`` and ``after`` them (for steps whose
+    padding is a parameter; only at the image's true edges), and the result cells
+    ``[keep, keep + count)`` wanted."""
 
     first: int
     stop: int
     keep: int
     count: int
-    above: int = 0
-    below: int = 0
+    before: int = 0
+    after: int = 0
 
 
 @dataclass(frozen=True)
 class Reach:
-    """How a windowed step's output rows map onto its input rows.
+    """How a windowed step's output cells map onto its input cells along one axis.
 
-    ``explicit`` steps take their padding as a parameter (convolve, pool), so a strip
+    ``explicit`` steps take their padding as a parameter (convolve, pool), so a tile
     passes the padding it needs; the others pad inside (``same`` size, stride 1), so a
-    strip reads ``top`` and ``bottom`` extra rows and drops what they spoil.
+    tile reads ``before`` and ``after`` extra cells and drops the results they spoil.
     """
 
     stride: int
     span: int
-    top: int
-    bottom: int
+    before: int
+    after: int
     explicit: bool
-    columns: tuple[int, int] = (0, 0)
 
-    def rows(self, a: int, b: int, height: int) -> Rows:
-        """Input rows for output rows ``[a, b)`` of an input ``height`` rows tall.
+    def span_of(self, a: int, b: int, size: int) -> Span:
+        """Input cells for output cells ``[a, b)`` of an input ``size`` cells long.
 
-        >>> Reach(1, 3, 1, 1, False).rows(4, 6, 10)
-        Rows(first=3, stop=7, keep=1, count=2, above=0, below=0)
-        >>> Reach(2, 3, 0, 0, True).rows(1, 2, 7)
-        Rows(first=2, stop=5, keep=0, count=1, above=0, below=0)
+        >>> Reach(1, 3, 1, 1, False).span_of(4, 6, 10)
+        Span(first=3, stop=7, keep=1, count=2, before=0, after=0)
+        >>> Reach(2, 3, 0, 0, True).span_of(1, 2, 7)
+        Span(first=2, stop=5, keep=0, count=1, before=0, after=0)
         """
         s = self.stride
-        start = a * s - self.top
-        first = min(height, max(0, start))
-        stop = max(0, min(height, (b - 1) * s - self.top + self.span))
-        # Reflect and symmetric padding at a true edge mirror rows inside the image: the
-        # block must hold them (the whole image when the padding is taller than it).
+        start = a * s - self.before
+        first = min(size, max(0, start))
+        stop = max(0, min(size, (b - 1) * s - self.before + self.span))
+        # Reflect and symmetric padding at a true edge mirror cells inside the image: the
+        # block must hold them (the whole axis when the padding is longer than it).
         if first == 0:
-            stop = height if self.top >= height else max(stop, min(height, self.top + 1))
-        if stop == height:
-            lowest = 0 if self.bottom >= height else max(0, height - self.bottom - 1)
+            stop = size if self.before >= size else max(stop, min(size, self.before + 1))
+        if stop == size:
+            lowest = 0 if self.after >= size else max(0, size - self.after - 1)
             if lowest < first:
                 first = max(0, start - -(-(start - lowest) // s) * s)
         if not self.explicit:
-            return Rows(first, stop, a - first, b - a)
-        above = self.top if first == 0 else 0
-        below = self.bottom if stop == height else 0
-        return Rows(first, stop, (start - first + above) // s, b - a, above, below)
+            return Span(first, stop, a - first, b - a)
+        before = self.before if first == 0 else 0
+        after = self.after if stop == size else 0
+        return Span(first, stop, (start - first + before) // s, b - a, before, after)
 
 
-def reach_of(step, shape: Sequence[int]) -> Reach | None:
-    """The step's :class:`Reach` on an input of ``shape``, or None for a pixel-wise step."""
+def reach_of(step, shape: Sequence[int]) -> tuple[Reach, Reach] | None:
+    """The step's (rows, columns) :class:`Reach` on an input of ``shape``; None when
+    the step is pixel-wise."""
     window = step.op.window_of(step.params)
     if window is None:
         return None
     plan = step.op.plan(tuple(shape), step.params, window)
-    kh, sy, dy = plan.kernel_shape[0], plan.stride[0], plan.dilation[0]
-    top, bottom, left, right = plan.pads
     explicit = step.op.geometry != "same"
-    return Reach(sy, dy * (kh - 1) + 1, top, bottom, explicit, (left, right))
+    return tuple(
+        Reach(
+            plan.stride[axis],
+            plan.dilation[axis] * (plan.kernel_shape[axis] - 1) + 1,
+            plan.pads[2 * axis],
+            plan.pads[2 * axis + 1],
+            explicit,
+        )
+        for axis in (0, 1)
+    )
+
+
+def plan_tile(steps, shapes, rows: tuple[int, int], cols: tuple[int, int]):
+    """(row Span, column Span) of every step for output ``rows`` × ``cols`` of the chain.
+
+    ``shapes`` are the input shapes of the steps followed by the output shape.
+    """
+    plan = []
+    for step, shape in zip(reversed(steps), reversed(shapes[:-1]), strict=True):
+        reach = reach_of(step, shape)
+        if reach is None:
+            spans = (Span(*rows, 0, rows[1] - rows[0]), Span(*cols, 0, cols[1] - cols[0]))
+        else:
+            spans = tuple(
+                r.span_of(*ab, n) for r, ab, n in zip(reach, (rows, cols), shape[:2], strict=True)
+            )
+        plan.append((step, spans))
+        rows, cols = (spans[0].first, spans[0].stop), (spans[1].first, spans[1].stop)
+    return plan[::-1]
+
+
+def run_tile(plan, block, block_alpha, mode: str = "premultiply"):
+    """Run a :func:`plan_tile` plan on the input block it starts from (float32 or not)."""
+    block, block_alpha = _float(block), _float(block_alpha)
+    for step, (ys, xs) in plan:
+        params = step.params
+        if step.op.window is not None and step.op.geometry != "same":
+            params = {**params, "padding": (ys.before, ys.after, xs.before, xs.after)}
+        block, block_alpha = step.op.carry(block, block_alpha, params, mode)
+        where = (slice(ys.keep, ys.keep + ys.count), slice(xs.keep, xs.keep + xs.count))
+        block = block[where]
+        if block_alpha is not None:
+            block_alpha = block_alpha[where]
+    return block, block_alpha
+
+
+def output_shapes(steps, shape) -> list[tuple[int, ...]]:
+    """The input shape of every step, then the output shape."""
+    shapes = [tuple(shape)]
+    for step in steps:
+        shapes.append(tuple(step.op.output_shape(shapes[-1], step.params)))
+    return shapes
 
 
 def run_steps(
@@ -136,46 +185,27 @@ def _float(array):
 
 
 def _run_segment(steps, colour, alpha, mode, strip_rows):
-    shapes = [tuple(colour.shape)]
-    for step in steps:
-        shapes.append(tuple(step.op.output_shape(shapes[-1], step.params)))
-    reaches = [reach_of(step, shape) for step, shape in zip(steps, shapes, strict=False)]
+    shapes = output_shapes(steps, colour.shape)
     out = np.empty(shapes[-1], dtype=np.float32)
     out_alpha = None if alpha is None else np.empty(shapes[-1][:2], dtype=np.float32)
     kept = {"alpha": alpha is not None}
+    width = shapes[-1][1]
 
     def strip(a: int, b: int) -> None:
-        plan = _plan_strip(reaches, shapes, a, b)
-        first, stop = plan[0].first, plan[0].stop
-        block = _float(colour[first:stop])
-        block_alpha = None if alpha is None else _float(alpha[first:stop])
-        for step, reach, rows in zip(steps, reaches, plan, strict=True):
-            params = step.params
-            if reach is not None and reach.explicit:
-                params = {**params, "padding": (rows.above, rows.below, *reach.columns)}
-            block, block_alpha = step.op.carry(block, block_alpha, params, mode)
-            block = block[rows.keep : rows.keep + rows.count]
-            if block_alpha is not None:
-                block_alpha = block_alpha[rows.keep : rows.keep + rows.count]
+        plan = plan_tile(steps, shapes, (a, b), (0, width))
+        ys, xs = plan[0][1]
+        where = (slice(ys.first, ys.stop), slice(xs.first, xs.stop))
+        block_alpha = None if alpha is None else alpha[where]
+        block, block_alpha = run_tile(plan, colour[where], block_alpha, mode)
         out[a:b] = block
         if block_alpha is None:
             kept["alpha"] = False
         elif out_alpha is not None:
             out_alpha[a:b] = block_alpha
 
-    height = shapes[-1][0]
     row_bytes = max(1, out[:1].nbytes)
-    halo = sum(r.span for r in reaches if r is not None)
+    reaches = [reach_of(step, shape) for step, shape in zip(steps, shapes, strict=False)]
+    halo = sum(r[0].span for r in reaches if r is not None)
     rows = strip_rows or max(8, 2 * halo, STRIP_BYTES // row_bytes)
-    engine.in_bands(height, row_bytes, strip, band_bytes=rows * row_bytes, min_rows=rows)
+    engine.in_bands(shapes[-1][0], row_bytes, strip, band_bytes=rows * row_bytes, min_rows=rows)
     return out, out_alpha if kept["alpha"] else None
-
-
-def _plan_strip(reaches, shapes, a: int, b: int) -> list[Rows]:
-    """Rows of every step for output rows ``[a, b)`` of the segment, first step first."""
-    plan = []
-    for reach, shape in zip(reversed(reaches), reversed(shapes[:-1]), strict=True):
-        rows = Rows(a, b, 0, b - a) if reach is None else reach.rows(a, b, shape[0])
-        plan.append(rows)
-        a, b = rows.first, rows.stop
-    return plan[::-1]

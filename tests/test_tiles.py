@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from imgfilter.kernels import as_kernel
 from imgfilter.pipeline import Pipeline
-from imgfilter.tiles import Reach, run_steps
+from imgfilter.tiles import Reach, output_shapes, plan_tile, run_steps, run_tile
 
 STEPS = [
     "gaussian sigma={sigma} border={border}",
@@ -80,6 +80,36 @@ def test_random_chains_in_strips_equal_the_whole_image(chain, height, width, col
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
 
 
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    chain=chains(),
+    height=st.integers(1, 30),
+    width=st.integers(1, 30),
+    tile=st.tuples(st.integers(1, 7), st.integers(1, 7)),
+    seed=st.integers(0, 2**16),
+)
+def test_random_chains_in_tiles_of_rows_and_columns_equal_the_whole_image(
+    chain, height, width, tile, seed
+):
+    steps = [s for s in Pipeline.parse(chain).steps if not s.op.needs_whole_image(s.params)]
+    image = np.random.default_rng(seed).uniform(0, 255, (height, width)).astype(np.float32)
+    try:
+        expected = whole_image(steps, image)
+    except ValueError:
+        return
+    shapes = output_shapes(steps, image.shape)
+    got = np.empty(shapes[-1], np.float32)
+    for y0 in range(0, got.shape[0], tile[0]):
+        for x0 in range(0, got.shape[1], tile[1]):
+            rows = (y0, min(got.shape[0], y0 + tile[0]))
+            cols = (x0, min(got.shape[1], x0 + tile[1]))
+            plan = plan_tile(steps, shapes, rows, cols)
+            ys, xs = plan[0][1] if plan else (None, None)
+            block = image[ys.first : ys.stop, xs.first : xs.stop] if plan else image
+            got[slice(*rows), slice(*cols)] = run_tile(plan, block, None)[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
+
+
 @pytest.mark.parametrize(
     ("border", "cv_border"),
     [
@@ -131,7 +161,7 @@ def test_uint8_input_is_converted_one_strip_at_a_time():
 
 def test_rows_at_true_edges_hold_what_reflection_needs():
     # 20 rows of padding above a 30-row image: the first strip must read 21 rows.
-    rows = Reach(1, 3, 20, 20, True).rows(0, 1, 30)
-    assert (rows.first, rows.above, rows.keep) == (0, 20, 0) and rows.stop >= 21
+    rows = Reach(1, 3, 20, 20, True).span_of(0, 1, 30)
+    assert (rows.first, rows.before, rows.keep) == (0, 20, 0) and rows.stop >= 21
     # Taller padding than the image: the whole image.
-    assert Reach(1, 3, 40, 40, True).rows(5, 6, 30).stop == 30
+    assert Reach(1, 3, 40, 40, True).span_of(5, 6, 30).stop == 30
