@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageOps
 
 from imgfilter import io as iio
-from imgfilter.errors import ImageFileError
+from imgfilter.errors import ImageFileError, ImageWarning
 from imgfilter.io import _pnm16, _read
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -486,7 +486,7 @@ def test_rescale_maps_colour_but_only_clips_alpha(tmp_path):
 def test_alpha_is_dropped_with_a_warning_naming_the_file(tmp_path, ext):
     colour = np.broadcast_to(np.array([200.0, 100.0, 50.0]), (4, 4, 3))
     image = np.dstack([colour, np.full((4, 4), 10.0)])
-    with pytest.warns(UserWarning, match=rf"x{ext}: .* cannot store alpha"):
+    with pytest.warns(ImageWarning, match=rf"^.*x{ext}: .* cannot store alpha"):
         iio.save(image, tmp_path / f"x{ext}")
     loaded = iio.load(tmp_path / f"x{ext}")
     assert loaded.shape == (4, 4, 3)
@@ -559,17 +559,41 @@ def test_interrupt_midway_removes_the_temp_file(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-def test_failed_rename_leaves_no_temp_file(tmp_path, monkeypatch):
+@pytest.fixture(params=["unnamed", "named"])
+def temp_kind(request, monkeypatch):
+    """Both ways to a complete file: Linux's unnamed O_TMPFILE, and a named temporary."""
+    from imgfilter.io import _write
+
+    if request.param == "unnamed" and not _write._UNNAMED:
+        pytest.skip("no O_TMPFILE here")
+    monkeypatch.setattr(_write, "_UNNAMED", request.param == "unnamed")
+    return request.param
+
+
+def test_failed_rename_leaves_no_temp_file(tmp_path, monkeypatch, temp_kind):
+    target = tmp_path / "out.npy"
+    target.write_bytes(b"the old array")
+
     def refuse(src, dst):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(ImageFileError, match="out.npy: cannot write NPY: No space left"):
-        iio.save(np.zeros((4, 4)), tmp_path / "out.npy")
-    assert os.listdir(tmp_path) == []
+        iio.save(np.zeros((4, 4)), target)
+    assert os.listdir(tmp_path) == ["out.npy"]
+    assert target.read_bytes() == b"the old array"
 
 
-def test_data_goes_to_a_hidden_temp_file_in_the_target_folder(tmp_path, monkeypatch):
+def test_interrupt_midway_leaves_no_temp_file_either_way(tmp_path, monkeypatch, temp_kind):
+    (tmp_path / "out.png").write_bytes(b"the old picture")
+    monkeypatch.setattr(Image.Image, "save", _fail_midway(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        iio.save(np.zeros((4, 4)), tmp_path / "out.png")
+    assert os.listdir(tmp_path) == ["out.png"]
+    assert (tmp_path / "out.png").read_bytes() == b"the old picture"
+
+
+def _listing_while_writing(tmp_path, monkeypatch):
     seen = []
     real_save = Image.Image.save
 
@@ -579,8 +603,31 @@ def test_data_goes_to_a_hidden_temp_file_in_the_target_folder(tmp_path, monkeypa
 
     monkeypatch.setattr(Image.Image, "save", spy)
     iio.save(np.zeros((4, 4)), tmp_path / "out.png")
-    assert len(seen) == 1 and seen[0].startswith(".out.png.") and seen[0].endswith(".tmp")
     assert os.listdir(tmp_path) == ["out.png"]
+    return seen
+
+
+def test_data_goes_to_a_hidden_temp_file_in_the_target_folder(tmp_path, monkeypatch):
+    from imgfilter.io import _write
+
+    monkeypatch.setattr(_write, "_UNNAMED", False)
+    seen = _listing_while_writing(tmp_path, monkeypatch)
+    assert len(seen) == 1 and seen[0].startswith(".out.png.") and seen[0].endswith(".tmp")
+
+
+def test_on_linux_the_data_goes_to_an_unnamed_file(tmp_path, monkeypatch):
+    from imgfilter.io import _write
+
+    if not _write._UNNAMED:
+        pytest.skip("no O_TMPFILE here")
+    assert _listing_while_writing(tmp_path, monkeypatch) == []  # nothing for SIGKILL to leave
+
+
+def test_save_replaces_an_existing_file_either_way(tmp_path, temp_kind):
+    iio.save(np.zeros((2, 2)), tmp_path / "x.png")
+    iio.save(np.full((3, 3), 50.0), tmp_path / "x.png")
+    np.testing.assert_array_equal(iio.load(tmp_path / "x.png"), np.full((3, 3), 50))
+    assert os.listdir(tmp_path) == ["x.png"]
 
 
 # ---------------------------------------------------------------------------- save errors

@@ -1,7 +1,10 @@
 """Writing images: one output mapping, quantising in bands, and atomic replacement.
 
-A file appears complete or not at all: it is written to a hidden temporary file in
-the target folder, flushed to disk and renamed into place.
+A regular file appears complete or not at all. On Linux the bytes go to an unnamed
+file in the target folder (``O_TMPFILE``), flushed to disk and linked into place, so
+even SIGKILL leaves nothing behind; elsewhere to a hidden ``.NAME.XXXXXXXX.tmp`` file
+renamed into place. A replaced file keeps its permission bits; a symlink is written
+through to its target; a device, a FIFO or ``/dev/stdout`` is written directly.
 
 >>> import numpy as np
 >>> encode(np.zeros((1, 1)), "png")[:8]
@@ -10,9 +13,14 @@ b'\\x89PNG\\r\\n\\x1a\\n'
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import re
 import secrets
+import shutil
+import stat
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from imgfilter import formats
-from imgfilter.errors import ImageFileError
+from imgfilter.errors import ImageFileError, ImageWarning
 from imgfilter.image import join_alpha, split_alpha
 from imgfilter.image import rescale as _rescale
 from imgfilter.io import _png16, _tiff16
@@ -46,7 +54,9 @@ def save(
     image : array (H, W) or (H, W, C) with C = 1-4, alpha last for C = 2 or 4;
         a boolean array is written as 0 and 255.
     path : the target; its extension picks the format unless ``format`` is given
-        (see ``imgfilter.formats.FORMATS``). The folder must exist; an existing file is replaced.
+        (see ``imgfilter.formats.FORMATS``). The folder must exist. An existing file is
+        replaced and keeps its permission bits; a symlink is written through (the link
+        stays); a device, FIFO or ``/dev/stdout`` is written directly.
     rescale : how values map into 0-255 (``clip``, ``minmax``, ``abs``; see
         :func:`imgfilter.image.rescale`). Default ``clip``, or ``none`` for ``.npy``.
         ``none`` keeps floats: only ``.npy`` and gray TIFF (a float32 "F" TIFF) can.
@@ -59,7 +69,7 @@ def save(
 
     Warns
     -----
-    UserWarning
+    ImageWarning
         JPEG, BMP, GIF and PPM cannot store alpha: it is dropped, with a warning naming
         the file. WebP has no gray mode: gray is written (and reloads) as RGB.
 
@@ -88,7 +98,7 @@ def save(
             raise ImageFileError(f"{path}: {error}") from None
         raise ValueError(f"{path}: {error}") from None
     write = _prepare(image, fmt, rescale, depth, quality, path)
-    _write_atomic(path, write, fmt)
+    _put(path, write, fmt)
 
 
 def encode(
@@ -98,17 +108,19 @@ def encode(
     *,
     depth: int = 8,
     quality: int | None = None,
+    name: str | None = None,
 ) -> bytes:
     """Encode an image as the bytes of a file in ``format`` ("png", ".jpg", "NPY", ...).
 
-    The options are those of :func:`save`.
+    The options are those of :func:`save`; ``name`` is how warnings name the output
+    (default ``<PNG output>``).
 
     >>> encode(np.zeros((1, 1)), "png")[:8]
     b'\\x89PNG\\r\\n\\x1a\\n'
     """
     fmt = formats.format_name(format)
     buffer = io.BytesIO()
-    _prepare(image, fmt, rescale, depth, quality, f"<{fmt} output>")(buffer)
+    _prepare(image, fmt, rescale, depth, quality, name or f"<{fmt} output>")(buffer)
     return buffer.getvalue()
 
 
@@ -163,7 +175,9 @@ def _prepare(
     colour, alpha = split_alpha(image)
     if alpha is not None and fmt not in formats.ALPHA_FORMATS:
         warnings.warn(
-            f"{name}: {fmt} cannot store alpha; the alpha channel was dropped", stacklevel=3
+            f"{name}: {fmt} cannot store alpha; the alpha channel was dropped",
+            ImageWarning,
+            stacklevel=3,
         )
         alpha = None
     quantised = fmt != "NPY" and mode != "none"
@@ -205,42 +219,234 @@ def _write_bytes(make: Callable[[], bytes]) -> Callable[[Any], None]:
     return lambda file: file.write(make())
 
 
-def _write_atomic(path: str, write: Callable[[Any], None], fmt: str) -> None:
-    """Write through a hidden temporary file in the target folder, then rename it into place."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
+# --- putting the bytes in place --------------------------------------------------------
+
+# On Linux an O_TMPFILE file has no name until it is linked, via /proc/self/fd/N.
+_UNNAMED = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
+_DESCRIPTOR_PATH = re.compile(r"/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/(\d+)")
+_STREAMS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+_LOCK = threading.Lock()
+_TEMPORARIES: set[str] = set()  # named temporary files that exist now
+_STOPPED = {"on": False}
+
+
+def discard_temporaries(stop: bool = False) -> int:
+    """Remove the named temporary files of writes in progress; return how many.
+
+    The command line calls it when a signal ends a batch. ``stop=True`` also refuses
+    new temporary files, for a process about to exit with writer threads still running.
+
+    >>> discard_temporaries()
+    0
+    """
+    with _LOCK:
+        _STOPPED["on"] = _STOPPED["on"] or stop
+        names = sorted(_TEMPORARIES)
+        _TEMPORARIES.clear()
+    for name in names:
+        _unlink(name)
+    return len(names)
+
+
+def _put(path: str, write: Callable[[Any], None], fmt: str) -> None:
+    """Write ``path``: a special file directly, a regular file (or new name) atomically."""
+    number = _descriptor_number(path)
+    if number is not None:
+        return _write_descriptor(number, path, write, fmt)
+    try:
+        info = os.stat(path)  # follows symlinks
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise ImageFileError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise ImageFileError(f"{path}: is a directory; give a file name")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        return _write_special(path, write, fmt)
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):
         raise ImageFileError(f"{path}: folder {folder} does not exist")
-    base = os.path.basename(path)[:200]  # room for the suffix within the 255-byte name limit
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        temp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
-        try:
-            descriptor = os.open(temp, flags, 0o666)
-            break
-        except FileExistsError:
-            continue
-        except PermissionError:
-            raise ImageFileError(f"{path}: permission denied (cannot write in {folder})") from None
-        except OSError as exc:
-            raise ImageFileError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    else:
-        raise ImageFileError(f"{path}: cannot create a temporary file in {folder}")
+    descriptor = _open_unnamed(folder, path)
+    if descriptor is None:
+        _replace_through_name(target, path, write, fmt, info)
+        return None
     try:
         with os.fdopen(descriptor, "wb") as file:
             write(file)
             file.flush()
+            _keep_owner_and_mode(file.fileno(), info)
             os.fsync(file.fileno())
-        os.replace(temp, path)
+            _link_into_place(file.fileno(), target, path, fmt, info)
     except BaseException as exc:
+        _raise_write_error(path, fmt, exc)
+    return None
+
+
+def _descriptor_number(path: str) -> int | None:
+    """The file descriptor ``/dev/stdout``, ``/dev/fd/N`` or ``/proc/self/fd/N`` names."""
+    if os.name != "posix":
+        return None
+    absolute = os.path.normpath(os.path.abspath(path))
+    if absolute in _STREAMS:
+        return _STREAMS[absolute]
+    match = _DESCRIPTOR_PATH.fullmatch(absolute)
+    return int(match.group(1)) if match else None
+
+
+def _encoded(write: Callable[[Any], None]) -> memoryview:
+    buffer = io.BytesIO()
+    write(buffer)
+    return buffer.getbuffer()
+
+
+def _write_descriptor(number: int, path: str, write: Callable[[Any], None], fmt: str) -> None:
+    """Write to an open descriptor as the shell opened it (appending, a pipe, a terminal)."""
+    try:
+        data = _encoded(write)
+        while data:
+            data = data[os.write(number, data) :]
+    except BaseException as exc:
+        _raise_write_error(path, fmt, exc)
+
+
+def _write_special(path: str, write: Callable[[Any], None], fmt: str) -> None:
+    """A device or FIFO: encoded in memory first, then opened (never created) and written."""
+    try:
+        data = _encoded(write)
+        with open(os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0)), "wb") as file:
+            file.write(data)
+    except BaseException as exc:
+        _raise_write_error(path, fmt, exc)
+
+
+def _open_unnamed(folder: str, path: str) -> int | None:
+    """An unnamed file in ``folder`` (Linux O_TMPFILE), or None where it is unavailable."""
+    if not _UNNAMED:
+        return None
+    try:
+        return os.open(folder, os.O_TMPFILE | os.O_RDWR | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            return None  # the file system or kernel cannot: use a named temporary
+        raise _create_error(path, folder, exc) from None
+
+
+def _link_into_place(
+    descriptor: int, target: str, path: str, fmt: str, info: os.stat_result | None
+) -> None:
+    """Give the finished unnamed file its name: directly if new, else by a rename."""
+    folder = os.path.dirname(os.path.abspath(target))
+    # os.link calls linkat(AT_SYMLINK_FOLLOW), which /proc/self/fd/N needs, only with a dir_fd.
+    folder_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    source = f"/proc/self/fd/{descriptor}"
+
+    def link(name: str) -> None:
+        os.link(source, os.path.basename(name), dst_dir_fd=folder_fd, follow_symlinks=True)
+
+    try:
         try:
-            os.unlink(temp)
-        except OSError:
+            link(target)
+            return
+        except FileExistsError:
             pass
-        if isinstance(exc, OSError):
-            reason = exc.strerror or str(exc)
-            raise ImageFileError(f"{path}: cannot write {fmt}: {reason}") from exc
-        if isinstance(exc, (ValueError, TypeError)) and not isinstance(exc, ImageFileError):
-            raise ImageFileError(f"{path}: cannot encode {fmt}: {exc}") from exc
-        raise
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EMLINK):
+                raise
+            # linkat refused (a sandbox, an odd file system): copy into a named temporary.
+            os.lseek(descriptor, 0, os.SEEK_SET)
+            with open(descriptor, "rb", closefd=False) as data:
+                copy = lambda file: shutil.copyfileobj(data, file)  # noqa: E731
+                _replace_through_name(target, path, copy, fmt, info)
+            return
+        temp, _ = _claim_name(folder, target, path, link)
+        try:
+            os.replace(temp, target)
+        except BaseException:
+            _unlink(temp)
+            raise
+        finally:
+            _forget(temp)
+    finally:
+        os.close(folder_fd)
+
+
+def _replace_through_name(
+    target: str, path: str, write: Callable[[Any], None], fmt: str, info
+) -> None:
+    """Write a hidden named temporary file in the target folder, then rename it into place."""
+    folder = os.path.dirname(os.path.abspath(target))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    temp, descriptor = _claim_name(folder, target, path, lambda name: os.open(name, flags, 0o666))
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            write(file)
+            file.flush()
+            _keep_owner_and_mode(file.fileno(), info)
+            os.fsync(file.fileno())
+        os.replace(temp, target)
+    except BaseException as exc:
+        _unlink(temp)
+        _raise_write_error(path, fmt, exc)
+    finally:
+        _forget(temp)
+
+
+def _claim_name(
+    folder: str, target: str, path: str, create: Callable[[str], Any]
+) -> tuple[str, Any]:
+    """Create a fresh ``.NAME.XXXXXXXX.tmp`` with ``create`` and register it for clean-up."""
+    base = os.path.basename(target)[:200]  # room for the suffix within the 255-byte limit
+    for _ in range(100):
+        temp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
+        with _LOCK:  # created and registered as one step, so a clean-up never misses it
+            if _STOPPED["on"]:
+                raise ImageFileError(f"{path}: not written: imgfilter is stopping")
+            try:
+                made = create(temp)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise _create_error(path, folder, exc) from None
+            _TEMPORARIES.add(temp)
+        return temp, made
+    raise ImageFileError(f"{path}: cannot create a temporary file in {folder}")
+
+
+def _forget(temp: str) -> None:
+    with _LOCK:
+        _TEMPORARIES.discard(temp)
+
+
+def _unlink(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+def _keep_owner_and_mode(descriptor: int, info: os.stat_result | None) -> None:
+    """A replaced file's permission bits (and, where allowed, its owner and group)."""
+    if info is None:
+        return
+    if hasattr(os, "fchown"):
+        try:
+            os.fchown(descriptor, info.st_uid, info.st_gid)
+        except OSError:
+            pass  # only root may give a file away; the mode is what matters
+    os.fchmod(descriptor, stat.S_IMODE(info.st_mode) & 0o777)
+
+
+def _create_error(path: str, folder: str, exc: OSError) -> ImageFileError:
+    if isinstance(exc, PermissionError):
+        return ImageFileError(f"{path}: permission denied (cannot write in {folder})")
+    return ImageFileError(f"{path}: cannot write: {exc.strerror or exc}")
+
+
+def _raise_write_error(path: str, fmt: str, exc: BaseException) -> None:
+    """Raise the one-line error for a failed write; signals and our own errors pass as they are."""
+    if isinstance(exc, OSError):
+        raise ImageFileError(f"{path}: cannot write {fmt}: {exc.strerror or exc}") from exc
+    if isinstance(exc, (ValueError, TypeError)) and not isinstance(exc, ImageFileError):
+        raise ImageFileError(f"{path}: cannot encode {fmt}: {exc}") from exc
+    raise exc
