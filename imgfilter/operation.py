@@ -228,6 +228,10 @@ class Operation:
         colour = premultiplied * (scale[..., None] if premultiplied.ndim == 3 else scale)
         return colour, alpha
 
+    def keeps_alpha(self) -> bool:
+        """False for steps whose result carries no alpha (an edge map is opaque)."""
+        return self.alpha is not drop_alpha
+
     def apply_alpha(self, alpha, params: Mapping[str, Any]):
         """Carry an alpha plane (H, W) through this step's geometry."""
         if self.alpha is not None:
@@ -236,6 +240,11 @@ class Operation:
         if self.geometry == "same" or window is None:
             return alpha
         return window_centres(alpha, *window)
+
+
+def drop_alpha(op: Operation, alpha, params: Mapping[str, Any]) -> None:
+    """The ``alpha`` rule of a step whose result is opaque: the alpha plane is dropped."""
+    return None
 
 
 def _flag(value: bool | Callable[[Mapping], bool], params: Mapping[str, Any]) -> bool:

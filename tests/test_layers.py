@@ -28,7 +28,10 @@ LAYERS = {
     "ops": 6,
     "operation": 7,
     "registry": 7,
+    "tiles": 7,
+    "chunked": 7,
     "pipeline": 8,
+    "trace": 8,
     "cli": 9,
     "__main__": 9,
 }
