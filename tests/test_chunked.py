@@ -1,0 +1,64 @@
+"""Pipelines on Dask arrays equal the in-memory run, for every border, stride and chunking."""
+
+import dask.array as da
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imgfilter.chunked import is_dask_array, run_steps
+from imgfilter.pipeline import Pipeline
+
+CHAINS = [
+    "gaussian sigma=2 border=symmetric",
+    "convolve kernel=sobel-x stride=3 padding=2 | pool size=2 | relu",
+    "box size=5,3 border=constant | convolve kernel=laplacian dilation=2 padding=valid",
+    "convolve kernel=gaussian5 stride=2,3 padding=1,0,2,3 border=edge",
+    "unsharp sigma=1.5 amount=2 | sharpen",
+    "gaussian sigma=1 border=wrap | sobel",
+]
+
+
+def in_memory(steps, image):
+    for step in steps:
+        image = step.op.apply(image, step.params)
+    return image
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(
+    chain=st.sampled_from(CHAINS),
+    shape=st.sampled_from([(23, 17), (40, 31, 3), (9, 50)]),
+    chunks=st.tuples(st.integers(3, 20), st.integers(3, 20)),
+    seed=st.integers(0, 2**16),
+)
+def test_dask_runs_equal_the_in_memory_run(chain, shape, chunks, seed):
+    steps = Pipeline.parse(chain).steps
+    image = np.random.default_rng(seed).uniform(0, 255, shape).astype(np.float32)
+    lazy, _ = run_steps(steps, da.from_array(image, chunks=chunks + (-1,) * (image.ndim - 2)), None)
+    assert is_dask_array(lazy)
+    np.testing.assert_allclose(lazy.compute(), in_memory(steps, image), rtol=1e-5, atol=1e-3)
+
+
+def test_stride_shrinks_the_chunks():
+    steps = Pipeline.parse("convolve kernel=box stride=2 | pool size=2").steps
+    lazy, _ = run_steps(steps, da.zeros((64, 64), chunks=16, dtype=np.float32), None)
+    assert lazy.chunks == ((4,) * 4, (4,) * 4)
+
+
+def test_alpha_is_carried_chunk_by_chunk():
+    rng = np.random.default_rng(1)
+    image = rng.uniform(0, 255, (30, 22, 3)).astype(np.float32)
+    alpha = rng.uniform(0, 255, (30, 22)).astype(np.float32)
+    steps = Pipeline.parse("convolve kernel=sobel-x stride=2").steps
+    colour, plane = image, alpha
+    for step in steps:
+        colour, plane = step.op.carry(colour, plane, step.params, "follow")
+    lazy, lazy_alpha = run_steps(
+        steps, da.from_array(image, chunks=(7, 6, 3)), da.from_array(alpha, chunks=7), "follow"
+    )
+    np.testing.assert_array_equal(lazy.compute(), colour)
+    np.testing.assert_array_equal(lazy_alpha.compute(), plane)
+
+
+def test_numpy_arrays_are_not_dask_arrays():
+    assert not is_dask_array(np.zeros((2, 2)))
