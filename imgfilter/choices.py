@@ -27,3 +27,31 @@ LAPLACIAN_KINDS = (4, 8)
 POOL_MODES = ("max", "avg", "min")
 DENOISE_METHODS = ("mean", "median", "gaussian", "bilateral", "nlm")
 NOISE_KINDS = ("gaussian", "salt-and-pepper")
+
+POOL_MODE_ALIASES = {"average": "avg", "mean": "avg"}
+"""Other names of the pooling modes, accepted and shown in help as the canonical one."""
+
+BORDER_HINTS = {
+    "mirror": "scipy's 'mirror' is 'reflect'",
+    "grid-mirror": "scipy's 'grid-mirror' is 'symmetric'",
+    "nearest": "scipy's 'nearest' is 'edge'",
+    "grid-wrap": "scipy's 'grid-wrap' is 'wrap'",
+    "grid-constant": "scipy's 'grid-constant' is 'constant'",
+    "replicate": "OpenCV's BORDER_REPLICATE is 'edge'",
+    "border-replicate": "OpenCV's BORDER_REPLICATE is 'edge'",
+    "border-reflect": "OpenCV's BORDER_REFLECT is 'symmetric'",
+    "reflect-101": "OpenCV's BORDER_REFLECT_101 is 'reflect'",
+    "reflect101": "OpenCV's BORDER_REFLECT_101 is 'reflect'",
+    "border-reflect-101": "OpenCV's BORDER_REFLECT_101 is 'reflect'",
+    "border-reflect101": "OpenCV's BORDER_REFLECT_101 is 'reflect'",
+    "border-default": "OpenCV's BORDER_DEFAULT is 'reflect'",
+    "border-constant": "OpenCV's BORDER_CONSTANT is 'constant'",
+    "border-wrap": "OpenCV's BORDER_WRAP is 'wrap'",
+    "zeros": "PyTorch's 'zeros' is 'constant' with cval 0",
+    "circular": "PyTorch's 'circular' is 'wrap'",
+}
+"""Border names of scipy.ndimage, OpenCV and PyTorch, each with imgfilter's word for it.
+
+They are refused with this hint, never accepted: scipy's ``reflect`` is imgfilter's
+``symmetric``, so a silent alias would give wrong pixels.
+"""

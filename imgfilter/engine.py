@@ -24,24 +24,35 @@ array([[19., 25.],
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from imgfilter import _compute
-from imgfilter._checks import choice, integer, number, pair, size_text
+from imgfilter._checks import choice, integer, number, pair, shape_tuple, size_text
 from imgfilter._compute import in_bands as in_bands  # Canny and denoising band with it
-from imgfilter.choices import BORDERS, PADDING_WORDS, STRATEGIES
+from imgfilter.choices import BORDER_HINTS, BORDERS, PADDING_WORDS, STRATEGIES
 from imgfilter.kernels import Kernel, KernelBank, as_kernel, separable_factors
-from imgfilter.params import Param, takes
+from imgfilter.params import MAX_DILATION, MAX_PADDING, MAX_STRIDE, Param, takes
 
-BORDER = Param("choice", choices=BORDERS)
+BORDER = Param("choice", choices=BORDERS, hints=BORDER_HINTS)
 """The ``border`` parameter of every windowed operation."""
-PADDING = Param("padding")
+PADDING = Param(
+    "padding", high=MAX_PADDING, why="pixels added at each side; more only repeats the border"
+)
 CVAL = Param("float")
-STRIDE = Param("pair")
-DILATION = Param("pair")
+STRIDE = Param("pair", high=MAX_STRIDE, why="a step between windows; larger ones only skip pixels")
+DILATION = Param(
+    "pair", high=MAX_DILATION, why="a gap between taps; a 3×3 kernel at 1024 spans 2049 pixels"
+)
+
+# The memory budget of arrays whose size the parameters, not the image, decide (a
+# padded image, a stack of feature maps): BUDGET_FACTOR times the image, at least
+# BUDGET_MIN_BYTES (float32).
+BUDGET_FACTOR = 4
+BUDGET_MIN_BYTES = 1 << 30
 
 # Strategy thresholds, tuned with bench/run.py on 2 cores (see the README's
 # Performance section). Direct costs one multiply-add pass per non-zero tap over
@@ -124,22 +135,65 @@ def _pad_amount(name: str, value) -> int:
     return value
 
 
+def check_budget(what: str, shape: Sequence[int], image_shape: Sequence[int], cause="") -> None:
+    """Refuse a float32 array of ``shape`` far larger than the image it is made from.
+
+    The limit is ``BUDGET_FACTOR`` times the image, and never below ``BUDGET_MIN_BYTES``.
+
+    >>> check_budget("the padded image", (40001, 40001), (1, 1))
+    Traceback (most recent call last):
+    ...
+    ValueError: the padded image would be 40001×40001 (6.0 GiB as float32) from a 1×1 image, \
+above the limit of 1.0 GiB (4 times the image, at least 1 GiB)
+    """
+    size = 4 * math.prod(shape)
+    limit = max(BUDGET_MIN_BYTES, BUDGET_FACTOR * 4 * math.prod(image_shape))
+    if size > limit:
+        raise ValueError(
+            f"{what} would be {size_text(shape)} ({_bytes(size)} as float32) from a"
+            f" {size_text(image_shape)} image, above the limit of {_bytes(limit)}"
+            f" ({BUDGET_FACTOR} times the image, at least {_bytes(BUDGET_MIN_BYTES, 0)}){cause}"
+        )
+
+
+def _bytes(count: int, digits: int = 1) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            break
+        count /= 1024
+    return f"{count:.{digits}f} {unit}" if unit != "bytes" else f"{count} bytes"
+
+
+def _padded_shape(image_shape: Sequence[int], pads: Pads) -> tuple[int, ...]:
+    top, bottom, left, right = pads
+    return (image_shape[0] + top + bottom, image_shape[1] + left + right, *image_shape[2:])
+
+
 def pad(image: np.ndarray, pads: Pads, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
     """Pad the two spatial axes of ``image`` by ``(top, bottom, left, right)``.
+
+    A padded image far larger than ``image`` is refused (see :func:`check_budget`).
 
     >>> pad(np.array([[1.0, 2.0, 3.0]]), (0, 0, 2, 0), "reflect")
     array([[3., 2., 1., 2., 3.]])
     """
-    choice("border", border, BORDERS)
+    choice("border", border, BORDERS, BORDER_HINTS)
     top, bottom, left, right = pads
     if not any(pads):
         return image
+    check_budget(
+        "the padded image",
+        _padded_shape(image.shape, pads),
+        image.shape,
+        f": padding {pads} reaches far beyond the image",
+    )
     widths = [(top, bottom), (left, right)] + [(0, 0)] * (image.ndim - 2)
     if border == "constant":
         return np.pad(image, widths, mode="constant", constant_values=number("cval", cval))
     return np.pad(image, widths, mode=border)
 
 
+@takes(image=False, padding=PADDING, stride=STRIDE, dilation=DILATION)
 def output_shape(
     image_shape: Sequence[int],
     kernel_shape: Sequence[int],
@@ -157,8 +211,8 @@ def output_shape(
     >>> output_shape((6, 6), (3, 3), padding="valid", stride=2)
     (2, 2)
     """
-    image_shape = tuple(image_shape)
-    kernel_shape = tuple(kernel_shape)
+    image_shape = shape_tuple("image_shape", image_shape)
+    kernel_shape = shape_tuple("kernel_shape", kernel_shape)
     pads = resolve_padding(padding, kernel_shape, dilation)
     return (
         _output_size(
@@ -237,6 +291,7 @@ def convolve(
         _check_depth(w, image, is_bank)
     pads = resolve_padding(padding, weights[0].shape, dilation)
     out_hw = _output_size(image.shape, weights[0].shape, pads, stride, dilation)
+    _check_sizes(image.shape, weights, is_bank, pads, out_hw, dilation)
     source = _compute.PaddedSource(image, pads, border, cval)
     maps = [_correlate(source, w, out_hw, stride, dilation, strategy) for w in weights]
     return np.stack(maps, axis=-1) if is_bank else maps[0]
@@ -253,7 +308,7 @@ def plan(
     weights, is_bank = _as_weights(kernel)
     stride = pair("stride", stride)
     dilation = pair("dilation", dilation)
-    image_shape = tuple(image_shape)
+    image_shape = shape_tuple("image_shape", image_shape)
     pads = resolve_padding(padding, weights[0].shape, dilation)
     out_hw = _output_size(image_shape, weights[0].shape, pads, stride, dilation)
     if is_bank:
@@ -301,6 +356,9 @@ def correlate_separable(
     row = np.asarray(row, dtype=np.float64).ravel()
     pads = resolve_padding("same", (col.size, row.size), dilation)
     out_hw = _output_size(image.shape, (col.size, row.size), pads, stride, dilation)
+    # The vertical pass reads whole padded rows of the image's own width.
+    rows = (image.shape[0] + pads[0] + pads[1], *image.shape[1:])
+    check_budget("the padded rows", rows, image.shape, f": a {col.size}-tap column")
     source = _compute.PaddedSource(image, pads, border, cval)
     return _compute.separable(source, col, row, out_hw, stride, dilation)
 
@@ -315,6 +373,21 @@ def _as_weights(kernel) -> tuple[list[np.ndarray], bool]:
         return [k.matrix for k in kernel.kernels], True
     assert isinstance(kernel, Kernel)
     return [kernel.matrix], False
+
+
+def _check_sizes(image_shape, weights, is_bank, pads, out_hw, dilation) -> None:
+    """Refuse a padded image or a stack of maps far larger than the image."""
+    kh, kw = weights[0].shape[:2]
+    span = f"kernel {size_text((kh, kw))}"
+    if tuple(dilation) != (1, 1):
+        span += f" at dilation {size_text(dilation)}"
+    cause = f": padding {pads} for a {span}"
+    check_budget("the padded image", _padded_shape(image_shape, pads), image_shape, cause)
+    if is_bank:
+        out = (*out_hw, len(weights))
+    else:
+        out = (*out_hw, *image_shape[2:]) if weights[0].ndim == 2 else out_hw
+    check_budget("the output", out, image_shape, f" ({len(weights)} kernels)" if is_bank else "")
 
 
 def _check_depth(weights: np.ndarray, image: np.ndarray, is_bank: bool) -> None:

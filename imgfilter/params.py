@@ -35,6 +35,21 @@ from typing import Any
 from imgfilter import _checks
 from imgfilter.choices import PADDING_WORDS
 
+# Static limits: far beyond what any real use asks (OpenCV's and scipy's kernels, CNN
+# strides and dilations stay well below), low enough that no single number can stall
+# the tool or exhaust memory. Costs that also depend on the image are checked when the
+# image is known (see imgfilter.engine.check_budget).
+MAX_WINDOW = 1024
+"""Largest window or kernel side (box, pooling, kernels from names and files)."""
+MAX_STRIDE = 1024
+"""Largest stride: a step beyond the largest window only skips pixels."""
+MAX_DILATION = 1024
+"""Largest dilation: a 3×3 kernel at this rate already spans 2049 pixels."""
+MAX_PADDING = 4096
+"""Largest padding per side: four times the largest window; more only repeats the border."""
+MAX_SIGMA = 1000.0
+"""Largest spatial standard deviation, in pixels: its Gaussian has 8001 taps."""
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 _NONE = ("none", "auto")
@@ -52,8 +67,18 @@ class Param:
     low <= high), ``padding`` (``valid``, ``same``, P, PY,PX or T,B,L,R), ``text``, or a
     kind plugged in with :func:`plug_kind` (``kernel``). ``low``/``high`` bound numbers
     (``low_open`` makes ``low`` exclusive; a pair's items are ``>= 1`` unless said);
-    ``odd`` asks for odd integers; ``choices`` lists the allowed values; ``optional``
-    admits None; ``words`` are literal values accepted as well (``global``).
+    ``why`` says why ``high`` is the limit; ``odd`` asks for odd integers; ``choices``
+    lists the allowed values; ``optional`` admits None; ``words`` are literal values
+    accepted as well (``global``). For a choice, ``aliases`` maps other spellings to a
+    choice (``{"mean": "avg"}``: accepted, not shown in help) and ``hints`` maps words
+    of other tools to a pointer at ours (never accepted).
+
+    >>> Param("int", low=1, high=1024, why="a window side").check("size", 2000)
+    Traceback (most recent call last):
+    ...
+    ValueError: size must be <= 1024 (a window side), got 2000
+    >>> Param("choice", choices=("max", "avg"), aliases={"mean": "avg"}).check("mode", "mean")
+    'avg'
     """
 
     kind: str
@@ -64,6 +89,16 @@ class Param:
     optional: bool = False
     words: tuple[str, ...] = ()
     odd: bool = False
+    why: str = ""
+    aliases: Mapping[str, str] | tuple = ()
+    hints: Mapping[str, str] | tuple = ()
+
+    def __post_init__(self) -> None:
+        # Stored as sorted pairs, so that a Param stays hashable.
+        for name in ("aliases", "hints"):
+            value = getattr(self, name)
+            if isinstance(value, Mapping):
+                object.__setattr__(self, name, tuple(sorted(value.items())))
 
     def check(self, name: str, value: Any) -> Any:
         """Return ``value`` (text or a Python value) checked, or raise naming ``name``."""
@@ -87,7 +122,7 @@ class Param:
                 raise
             words = ", ".join(self.words)
             raise ValueError(
-                f"{name} must be one of {words} or {_WORDS[self.kind]}; got {value!r}"
+                f"{name} must be one of {words} or {_WORDS[self.kind]}; got {_checks.shown(value)}"
             ) from None
 
     def describe(self) -> str:
@@ -98,6 +133,8 @@ class Param:
             return f"[{self.low:g}, {self.high:g}]"
         if self.low is not None:
             return f"{'>' if self.low_open else '>='} {self.low:g}"
+        if self.high is not None:
+            return f"<= {self.high:g}"
         return ""
 
     @property
@@ -126,20 +163,24 @@ def _parse(name: str, value: Any, parse: Callable[[str], Any]) -> Any:
         return parse(value)
     except ValueError:
         kind = "an integer" if parse is int else "a number"
-        raise ValueError(f"{name} must be {kind}, got {value!r}") from None
+        raise ValueError(f"{name} must be {kind}, got {_checks.shown(value)}") from None
 
 
 def _bounded(param: Param, name: str, value: float) -> float:
     low, high = param.low, param.high
-    if low is not None and high is not None:
+    if low is not None and high is not None and not param.why:
         _checks.in_range(name, value, low, high)
         if param.low_open and value == low:
             raise ValueError(f"{name} must be in ({low:g}, {high:g}], got {value:g}")
-    elif low is not None:
+        return value
+    if low is not None:
         if param.low_open and value <= low:
-            raise ValueError(f"{name} must be > {low:g}, got {value}")
+            raise ValueError(f"{name} must be > {low:g}, got {_checks.shown(value)}")
         if not param.low_open and value < low:
-            raise ValueError(f"{name} must be >= {low:g}, got {value}")
+            raise ValueError(f"{name} must be >= {low:g}, got {_checks.shown(value)}")
+    if high is not None and value > high:
+        why = f" ({param.why})" if param.why else ""
+        raise ValueError(f"{name} must be <= {high:g}{why}, got {_checks.shown(value)}")
     return value
 
 
@@ -156,9 +197,11 @@ def _to_int(param: Param, name: str, value: Any) -> int:
     _bounded(param, name, value)
     if param.choices and value not in param.choices:
         options = ", ".join(map(str, param.choices))
-        raise ValueError(f"{name} must be one of {options}; got {value!r}")
+        raise ValueError(f"{name} must be one of {options}; got {_checks.shown(value)}")
     if param.odd and value % 2 == 0:
-        raise ValueError(f"{name} must be odd (an even window has no centre pixel), got {value}")
+        raise ValueError(
+            f"{name} must be odd (an even window has no centre pixel), got {_checks.shown(value)}"
+        )
     return value
 
 
@@ -167,16 +210,18 @@ def _to_bool(param: Param, name: str, value: Any) -> bool:
         return value
     if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
         return value.lower() in _TRUE
-    raise ValueError(f"{name} must be true or false, got {value!r}")
+    raise ValueError(f"{name} must be true or false, got {_checks.shown(value)}")
 
 
 def _to_choice(param: Param, name: str, value: Any) -> str:
-    return _checks.choice(name, value, param.choices)
+    if isinstance(value, str):
+        value = dict(param.aliases).get(value, value)
+    return _checks.choice(name, value, param.choices, dict(param.hints))
 
 
 def _to_text(param: Param, name: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty text, got {value!r}")
+        raise ValueError(f"{name} must be a non-empty text, got {_checks.shown(value)}")
     return value
 
 
@@ -201,9 +246,9 @@ def _items(param: Param, name: str, value: Any, counts: tuple[int, ...], what: s
 
 
 def _shown(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return repr(",".join(map(str, value)))
-    return repr(value)
+    if isinstance(value, (list, tuple)) and len(value) <= 4:
+        return _checks.shown(",".join(_checks.shown(v).strip("'") for v in value))
+    return _checks.shown(value)
 
 
 _PAIR = "a single value or a pair y,x"
@@ -245,9 +290,7 @@ def _to_padding(param: Param, name: str, value: Any) -> str | tuple[int, ...]:
         if isinstance(item, str) and not item.lstrip("-").isdigit():
             raise ValueError(f"{name} must be {_PADDING}; got {_shown(value)}")
         item = _checks.integer(where, _parse(where, item, int))
-        if item < 0:
-            raise ValueError(f"{where} must be >= 0, got {item}")
-        checked.append(item)
+        checked.append(_bounded(replace(param, low=0), where, item))
     return checked[0] if len(checked) == 1 else tuple(checked)
 
 
@@ -284,6 +327,8 @@ def value_text(value: Any) -> str:
     """
     if isinstance(value, (list, tuple)):
         return ",".join(map(value_text, value))
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return _checks.shown(value)
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 

@@ -17,7 +17,6 @@ imgfilter.pipeline.PipelineError: step 1 'gaussian sigma=-1': sigma must be > 0,
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
@@ -95,6 +94,12 @@ class Pipeline:
         if not steps:
             raise PipelineError("a pipeline needs at least one step")
         self.steps = tuple(steps)
+        for step, after in zip(self.steps, self.steps[1:], strict=False):
+            if _gives_values(step):
+                raise PipelineError(
+                    f"{step.label}: global pooling gives one value per channel, not an image,"
+                    f" so it must end the pipeline; {after.label} follows it"
+                )
 
     @classmethod
     def parse(cls, source: str | os.PathLike | Sequence[Mapping[str, Any]]) -> Pipeline:
@@ -141,13 +146,13 @@ class Pipeline:
     @classmethod
     def _from_file(cls, path: Path) -> Pipeline:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = _checks.parse_json(path.read_text(encoding="utf-8"), path)
         except OSError as error:
             raise PipelineError(_checks.file_problem(path, error, "pipeline file")) from None
         except UnicodeDecodeError:
             raise PipelineError(f"{path}: not a JSON pipeline file (not UTF-8 text)") from None
-        except json.JSONDecodeError as error:
-            raise PipelineError(_checks.json_problem(path, error)) from None
+        except ValueError as error:
+            raise PipelineError(str(error)) from None
         if isinstance(data, dict):
             unknown = set(data) - {"steps", "name", "description"}
             if unknown:
@@ -167,11 +172,16 @@ class Pipeline:
     def _from_list(cls, items: Sequence[Any], origin: str) -> Pipeline:
         if not items:
             raise PipelineError(f"{origin}: the list of steps is empty")
+        try:
+            _checks.check_depth(list(items), origin)
+        except ValueError as error:
+            raise PipelineError(str(error)) from None
         steps = []
         for index, item in enumerate(items, start=1):
             if not isinstance(item, Mapping) or not isinstance(item.get("op"), str):
                 raise PipelineError(
-                    f'{origin}: step {index} must be an object with an "op" name, got {item!r}'
+                    f'{origin}: step {index} must be an object with an "op" name,'
+                    f" got {_checks.shown(item)}"
                 )
             values = {k: v for k, v in item.items() if k != "op"}
             text = " ".join([item["op"], *(f"{k}={value_text(v)}" for k, v in values.items())])
@@ -249,7 +259,7 @@ class Pipeline:
           strategy: separable
         output mapping: clip
         """
-        shape = tuple(int(n) for n in shape)
+        shape = _checks.shape_tuple("shape", shape)
         has_alpha = len(shape) == 3 and shape[2] in (2, 4)
         if has_alpha:
             shape = shape[:2] if shape[2] == 2 else shape[:2] + (3,)
@@ -284,6 +294,16 @@ class Pipeline:
             shape = out
         lines.append(f"output mapping: {self.output_mapping}")
         return "\n".join(lines)
+
+
+def _gives_values(step: Step) -> bool:
+    """True when the step's result is values, not an image (global pooling)."""
+    if step.op.shape is None:
+        return False
+    try:
+        return len(step.op.output_shape((64, 64), step.params)) == 1
+    except (ValueError, TypeError):
+        return False
 
 
 def _names_a_file(source: object) -> bool:

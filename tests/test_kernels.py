@@ -148,7 +148,7 @@ def test_box_accepts_height_and_width():
         ({"size": "three"}, ValueError, "size must be an integer, got 'three'"),
         ({"size": True}, TypeError, "size must be an integer, got True"),
         ({"size": (3, 3, 3)}, ValueError, "size must be a single value or a pair"),
-        ({"size": MAX_KERNEL_SIDE + 1}, ValueError, "larger than the limit of 1024"),
+        ({"size": MAX_KERNEL_SIDE + 1}, ValueError, r"size must be <= 1024 \(the limit of every"),
         ({"sise": 3}, ValueError, r"no parameter 'sise' \(did you mean 'size'\?\)"),
     ],
 )

@@ -35,8 +35,9 @@ from imgfilter.kernels._kernel import (
     dilate,
     format_matrix,
     gaussian_1d,
+    gaussian_radius,
 )
-from imgfilter.params import Param, parse_assignments, plug_kind, takes
+from imgfilter.params import MAX_DILATION, Param, parse_assignments, plug_kind, takes
 
 _ENV_PATH = "IMGFILTER_KERNEL_PATH"
 
@@ -180,7 +181,11 @@ def _check_side(what: str, shape: tuple[int, ...]) -> None:
         )
 
 
-@takes(image=False, size=Param("int", low=1, odd=True))
+_SIDE = "the limit of every kernel side"
+_SIZE = Param("pair", high=MAX_KERNEL_SIDE, why=_SIDE)
+
+
+@takes(image=False, size=Param("int", low=1, odd=True, high=MAX_KERNEL_SIDE, why=_SIDE))
 def _build_identity(label: str, size: int = 3) -> Kernel:
     _check_side("identity kernel", (size, size))
     matrix = np.zeros((size, size))
@@ -188,13 +193,13 @@ def _build_identity(label: str, size: int = 3) -> Kernel:
     return Kernel(label, matrix, "Returns the image unchanged.")
 
 
-@takes(image=False, size=Param("pair"))
+@takes(image=False, size=_SIZE)
 def _build_box(label: str, size: tuple[int, int] = 3) -> Kernel:
     _check_side("box kernel", size)
     return Kernel(label, np.full(size, 1.0 / (size[0] * size[1])), "Mean of the window.")
 
 
-@takes(image=False, sigma=Param("float-pair", low=0, low_open=True), size=Param("pair"))
+@takes(image=False, sigma=Param("float-pair", low=0, low_open=True), size=_SIZE)
 def _build_gaussian(label: str, sigma: Any = None, size: Any = None) -> Kernel:
     sigma = (None, None) if sigma is None else sigma
     size = (None, None) if size is None else size
@@ -202,7 +207,7 @@ def _build_gaussian(label: str, sigma: Any = None, size: Any = None) -> Kernel:
         sigma = (1.0, 1.0)
     taps = []
     for s, n in zip(sigma, size, strict=True):
-        if n is None and int(4.0 * s + 0.5) * 2 + 1 > MAX_KERNEL_SIDE:
+        if n is None and (s > MAX_KERNEL_SIDE or gaussian_radius(s) * 2 + 1 > MAX_KERNEL_SIDE):
             raise ValueError(
                 f"gaussian sigma={s:g} would need more than {MAX_KERNEL_SIDE} taps per side, "
                 f"the limit for a 2-D kernel; use a smaller sigma (or the gaussian operation)"
@@ -214,7 +219,11 @@ def _build_gaussian(label: str, sigma: Any = None, size: Any = None) -> Kernel:
     return Kernel(label, matrix, "Sampled Gaussian blur, normalised to sum 1.")
 
 
-@takes(image=False, base=Param("kernel"), rate=Param("pair"))
+@takes(
+    image=False,
+    base=Param("kernel"),
+    rate=Param("pair", high=MAX_DILATION, why="a gap between taps; see convolve's dilation"),
+)
 def _build_dilated(label: str, base: Kernel | KernelBank, rate: tuple[int, int] = 2):
     kernels = base.kernels if isinstance(base, KernelBank) else (base,)
     kh, kw = kernels[0].shape[:2]

@@ -34,10 +34,12 @@ class _Fault(Exception):
 
 
 def _json_text(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _checks.shown(value)
     try:
         return json.dumps(value, allow_nan=True)[:40]
-    except (TypeError, ValueError):
-        return repr(value)[:40]
+    except (TypeError, ValueError, RecursionError):
+        return _checks.shown(value)[:40]
 
 
 def _json_kind(value: Any) -> str:
@@ -79,11 +81,7 @@ def load_kernel(path: str | os.PathLike) -> Kernel | KernelBank:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError(f"{source}: not a JSON kernel file (not UTF-8 text)") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(_checks.json_problem(source, exc)) from None
-    return parse_kernel(data, source)
+    return parse_kernel(_checks.parse_json(text, source), source)
 
 
 def parse_kernel(data: Any, source: str) -> Kernel | KernelBank:
@@ -105,6 +103,7 @@ def parse_kernel(data: Any, source: str) -> Kernel | KernelBank:
     ValueError: bad.json: ragged matrix: row 1 has 1 value, expected 2 like row 0
     """
     default_name = Path(source).stem or "kernel"
+    _checks.check_depth(data, source)
     try:
         if not isinstance(data, dict):
             raise _Fault(
@@ -171,6 +170,10 @@ def _parse_one(data: dict, source: str, default_name: str, *, in_bank: bool) -> 
         divisor = data["divisor"]
         if isinstance(divisor, bool) or not isinstance(divisor, (int, float)):
             raise _Fault(f"divisor must be a number, got {_json_text(divisor)}")
+        try:
+            divisor = float(divisor)
+        except OverflowError:
+            raise _Fault(f"divisor is too large: {_json_text(divisor)}") from None
         if not math.isfinite(divisor):
             raise _Fault(f"divisor must be finite, got {_json_text(divisor)}")
         if divisor == 0:
@@ -275,7 +278,7 @@ def _parse_value(value: Any, where: str) -> float:
     try:
         number = float(value)
     except OverflowError:
-        raise _Fault(f"value at {where} is too large: {value}") from None
+        raise _Fault(f"value at {where} is too large: {_json_text(value)}") from None
     if not math.isfinite(number):
         raise _Fault(f"{_nonfinite_word(number)} at {where}; kernel values must be finite")
     return number

@@ -22,8 +22,9 @@ import numpy as np
 
 from imgfilter import _checks
 from imgfilter._checks import size_text
+from imgfilter.params import MAX_WINDOW
 
-MAX_KERNEL_SIDE = 1024
+MAX_KERNEL_SIDE = MAX_WINDOW
 """Largest side of a kernel built from a name or read from a file (and, squared, its size)."""
 
 SEPARABLE_RTOL = 1e-9
@@ -318,20 +319,33 @@ def gaussian_1d(sigma: float | None = None, size: int | None = None) -> np.ndarr
         sigma = _checks.positive("sigma", sigma)
     if size is not None:
         size = _checks.positive_int("size", size)
-    elif int(4.0 * sigma + 0.5) * 2 + 1 > _MAX_GAUSSIAN_TAPS:
+        if size > _MAX_GAUSSIAN_TAPS:
+            raise ValueError(f"size must be <= {_MAX_GAUSSIAN_TAPS} (Gaussian taps), got {size}")
+    elif 4.0 * sigma + 0.5 >= _MAX_GAUSSIAN_TAPS // 2:
         raise ValueError(
             f"gaussian sigma={sigma:g} needs more than {_MAX_GAUSSIAN_TAPS} taps; "
             "give a smaller sigma"
         )
     else:
-        size = 2 * int(4.0 * sigma + 0.5) + 1
+        size = 2 * gaussian_radius(sigma) + 1
     if sigma is None:
         sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8
-    z = ((np.arange(size) - (size - 1) / 2) / sigma) ** 2
-    # Subtracting the smallest exponent keeps the centre taps at 1, so a tiny sigma
-    # with an even size cannot underflow every tap to 0.
-    taps = np.exp(-0.5 * (z - z.min()))
+    offsets = (np.arange(size) - (size - 1) / 2) ** 2
+    # Subtracting the smallest offset keeps the centre taps at 1, so a tiny sigma
+    # (even 1e-300, whose square is 0) gives the identity, not 0/0.
+    with np.errstate(over="ignore"):
+        z = (offsets - offsets.min()) / sigma / sigma
+    taps = np.exp(-0.5 * z)
     return taps / taps.sum()
+
+
+def gaussian_radius(sigma: float) -> int:
+    """``int(4 * sigma + 0.5)``, scipy.ndimage's radius for ``truncate=4``.
+
+    >>> gaussian_radius(1.5)
+    6
+    """
+    return int(4.0 * sigma + 0.5)
 
 
 def dilate(matrix: Any, rate: int | tuple[int, int]) -> np.ndarray:

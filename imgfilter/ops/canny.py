@@ -24,6 +24,8 @@ array([[0, 0, 0, 1, 0, 0],
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy import ndimage
 
@@ -51,7 +53,7 @@ def _check_thresholds(arguments: dict) -> None:
 
 
 @takes(
-    sigma=Param("float", low=0),
+    sigma=replace(filters.SIGMA, low_open=False),
     low=Param("float", low=0),
     high=Param("float", low=0),
     quantiles=Param("interval", low=0, high=1),

@@ -8,21 +8,44 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
-from scipy import ndimage
+from numpy.lib.stride_tricks import sliding_window_view
 
 from imgfilter import engine
 from imgfilter._checks import size_text
 from imgfilter.choices import DENOISE_METHODS
 from imgfilter.engine import BORDER
 from imgfilter.ops import filters
-from imgfilter.ops.filters import SIGMA
+from imgfilter.ops._median_network import median_program
+from imgfilter.ops.filters import SIGMA, WINDOW
 from imgfilter.params import Param, takes
 
-ODD = Param("int", low=1, odd=True)
-"""A window side with a centre pixel."""
+MEDIAN_SIZE = Param(
+    "int", low=1, odd=True, high=201, why="a median window side; each pixel sorts size² values"
+)
+BILATERAL_SIZE = Param(
+    "int",
+    low=1,
+    odd=True,
+    high=101,
+    why="a bilateral window side; each pixel weighs about 0.8·size² neighbours",
+)
+SEARCH = Param(
+    "int",
+    low=1,
+    odd=True,
+    high=101,
+    why="a search window side; each pixel compares search² patches",
+)
+PATCH = Param("int", low=1, odd=True, high=51, why="a patch side; larger patches match nothing")
+RANGE = Param(
+    "float",
+    low=0,
+    low_open=True,
+    high=1e6,
+    why="a difference on the 0-255 scale; far beyond it every weight is 1",
+)
+"""A colour difference (bilateral's sigma_range, nlm's h)."""
 # Which keyword each method reads; any other one given is an error.
 METHOD_PARAMS = {
     "mean": ("size",),
@@ -32,13 +55,15 @@ METHOD_PARAMS = {
     "nlm": ("h", "patch", "search"),
 }
 # Median windows up to this size run as a selection network of elementwise
-# min/max (exact, vectorised); larger ones use scipy.ndimage.median_filter.
+# min/max (exact, vectorised); larger ones partition each window's values.
 MEDIAN_NETWORK_MAX = 11
 # Work is split into bands of rows whose arrays are about this many bytes, so the
 # temporaries of one band stay in the cache; bands run on all cores.
 BAND_BYTES = 1 << 18
 # The median network's working set per band (bytes, all live arrays together).
 MEDIAN_WORKING_SET = 1 << 21
+# Values copied at once by the partitioning median (larger windows).
+MEDIAN_PARTITION_VALUES = 1 << 22
 
 
 def _check_method_params(arguments: dict) -> None:
@@ -51,16 +76,22 @@ def _check_method_params(arguments: dict) -> None:
     if extra:
         takes = ", ".join(METHOD_PARAMS[method] + ("border",))
         raise ValueError(f"denoise method {method!r} takes {takes}; got {', '.join(extra)}")
+    size = arguments["size"]
+    if method in ("median", "bilateral") and size is not None:
+        side = _square("size", size)
+        (MEDIAN_SIZE if method == "median" else BILATERAL_SIZE).check("size", side)
+    if method == "bilateral" and size is None:
+        _check_bilateral_window({"sigma": arguments["sigma"] or 2.0, "size": None})
 
 
 @takes(
     method=Param("choice", choices=DENOISE_METHODS),
-    size=Param("pair"),
+    size=WINDOW,
     sigma=SIGMA,
-    sigma_range=SIGMA,
-    h=SIGMA,
-    patch=ODD,
-    search=ODD,
+    sigma_range=RANGE,
+    h=RANGE,
+    patch=PATCH,
+    search=SEARCH,
     border=BORDER,
     also=_check_method_params,
 )
@@ -88,8 +119,9 @@ def denoise(
         ``gaussian``: Gaussian blur of standard deviation ``sigma`` pixels (default 1).
         ``bilateral``: a Gaussian of ``sigma`` pixels (default 2) weighted by how
         close each neighbour's colour is, a Gaussian of ``sigma_range`` in 0-255
-        units (default 30); over a round window ``size`` pixels across (odd;
-        default 2 * round(1.5 * sigma) + 1, as OpenCV). Smooths and keeps edges.
+        units (default 30); over a round window ``size`` pixels across (odd, at
+        most 101; default 2 * round(1.5 * sigma) + 1 with round half to even, as
+        OpenCV's cvRound: sigma 3 gives 9). Smooths and keeps edges.
         ``nlm``: non-local means: the average of the pixels in a ``search`` ×
         ``search`` window (default 11) weighted by exp(-d² / h²), d² the mean
         squared difference of the ``patch`` × ``patch`` neighbourhoods (default 5)
@@ -147,14 +179,14 @@ def _square(name: str, size: tuple[int, int]) -> int:
 # --- median ------------------------------------------------------------------------------
 
 
-@takes(size=ODD, border=BORDER)
+@takes(size=MEDIAN_SIZE, border=BORDER)
 def median(image, size: int = 3, *, border: str = "reflect") -> np.ndarray:
-    """Median over a ``size`` × ``size`` window (odd size), each channel alone.
+    """Median over a ``size`` × ``size`` window (odd size, at most 201), each channel alone.
 
     Exact for any data. Windows up to ``MEDIAN_NETWORK_MAX`` run as a pruned
     min/max selection network over shifted views, band by band; an image whose
     values are all integers in 0-255 runs on uint8 (4x less memory traffic, same
-    result). Larger windows use scipy.ndimage.median_filter.
+    result). Larger windows partition each window's values, a few rows at a time.
 
     >>> float(median(np.array([[1.0, 9.0, 2.0], [8.0, 3.0, 7.0], [4.0, 6.0, 5.0]]))[1, 1])
     5.0
@@ -163,9 +195,7 @@ def median(image, size: int = 3, *, border: str = "reflect") -> np.ndarray:
         return image.copy()
     r = size // 2
     if size > MEDIAN_NETWORK_MAX:
-        padded = engine.pad(image, (r, r, r, r), border)
-        window = (size, size) + (1,) * (image.ndim - 2)
-        return ndimage.median_filter(padded, size=window, mode="nearest")[r:-r, r:-r]
+        return _partition_median(engine.pad(image, (r, r, r, r), border), size)
     # Most images fresh from a file hold 8-bit values: try uint8, which each band
     # checks against the original while it is in the cache.
     with np.errstate(invalid="ignore"):
@@ -185,7 +215,7 @@ def _network_median(padded: np.ndarray, size: int, original=None) -> np.ndarray 
     out = np.empty(
         (padded.shape[0] - 2 * r, padded.shape[1] - 2 * r) + padded.shape[2:], dtype=np.float32
     )
-    column_sort, window_ops, result = _median_program(size)
+    column_sort, window_ops, result = median_program(size)
     inexact = []
 
     def run(r0: int, r1: int) -> None:
@@ -219,91 +249,64 @@ def _network_median(padded: np.ndarray, size: int, original=None) -> np.ndarray 
     return None if inexact else out
 
 
-@cache
-def _median_program(size: int):
-    """(column sorting network, pruned window network, id of the median) for ``size``.
+def _partition_median(padded: np.ndarray, size: int) -> np.ndarray:
+    """Median filter of a padded array: each window's values copied and partitioned.
 
-    Values are numbered: ``j * size + i`` is rank i of column j of the window; each
-    min/max appends a new id. Columns are merged pairwise with Batcher's odd-even
-    merge; operations that do not feed the median are dropped.
+    Memory stays at ``MEDIAN_PARTITION_VALUES`` values per band whatever the window.
     """
-    column_sort = _sorting_network(size)
-    ops: list[tuple[str, int, int]] = []
-    next_id = [size * size]
-
-    def exchange(a, b):
-        # None stands for +infinity (padding to a power of two): no work needed.
-        if b is None:
-            return a, b
-        if a is None:
-            return b, None
-        lo, hi = next_id[0], next_id[0] + 1
-        next_id[0] += 2
-        ops.extend([("min", a, b), ("max", a, b)])
-        return lo, hi
-
-    def merge(first, second):
-        half = 1 << (max(len(first), len(second)) - 1).bit_length()
-        wires = first + [None] * (half - len(first)) + second + [None] * (half - len(second))
-        for a, b in _merge_pairs(0, 2 * half - 1, 1):
-            wires[a], wires[b] = exchange(wires[a], wires[b])
-        return wires[: len(first) + len(second)]
-
-    lists = [[j * size + i for i in range(size)] for j in range(size)]
-    while len(lists) > 1:
-        merged = [merge(lists[i], lists[i + 1]) for i in range(0, len(lists) - 1, 2)]
-        lists = merged + ([lists[-1]] if len(lists) % 2 else [])
-    result = lists[0][(size * size - 1) // 2]
-    base = size * size
-    needed, kept = {result}, []
-    for index in range(len(ops) - 1, -1, -1):
-        if base + index in needed:
-            kind, a, b = ops[index]
-            kept.append((base + index, kind, a, b))
-            needed.update((a, b))
-    kept.reverse()
-    last_use: dict[int, int] = {}
-    for position, (_, _, a, b) in enumerate(kept):
-        last_use[a] = last_use[b] = position
-    program = tuple(
-        (dst, kind, a, b, last_use[a] == pos and a >= base, last_use[b] == pos and b >= base)
-        for pos, (dst, kind, a, b) in enumerate(kept)
+    r, middle = size // 2, size * size // 2
+    out = np.empty(
+        (padded.shape[0] - 2 * r, padded.shape[1] - 2 * r) + padded.shape[2:], dtype=np.float32
     )
-    return tuple(column_sort), program, result
+    per_pixel = size * size * int(np.prod(padded.shape[2:], dtype=np.int64))
+    columns = max(1, MEDIAN_PARTITION_VALUES // per_pixel)
 
+    def run(r0: int, r1: int) -> None:
+        for c0 in range(0, out.shape[1], columns):
+            c1 = min(out.shape[1], c0 + columns)
+            block = padded[r0 : r1 + 2 * r, c0 : c1 + 2 * r]
+            windows = sliding_window_view(block, (size, size), axis=(0, 1))
+            values = np.empty(windows.shape, dtype=padded.dtype)
+            values[...] = windows
+            values = values.reshape(*windows.shape[:-2], size * size)
+            values.partition(middle, axis=-1)
+            out[r0:r1, c0:c1] = values[..., middle]
 
-def _sorting_network(n: int) -> list[tuple[int, int]]:
-    """Compare-exchange pairs (lo, hi) that sort n wires: odd-even merge sort, pruned to n."""
-    size = 1 << max(0, (n - 1).bit_length())
-    pairs: list[tuple[int, int]] = []
-
-    def sort(lo: int, m: int) -> None:
-        if m > 1:
-            sort(lo, m // 2)
-            sort(lo + m // 2, m // 2)
-            pairs.extend(_merge_pairs(lo, lo + m - 1, 1))
-
-    sort(0, size)
-    # Wires at n and beyond hold +infinity: comparisons with them change nothing.
-    return [(a, b) for a, b in pairs if b < n]
-
-
-def _merge_pairs(lo: int, hi: int, step: int):
-    """Batcher's odd-even merge of wires lo..hi (inclusive) taken every ``step``."""
-    double = step * 2
-    if double < hi - lo:
-        yield from _merge_pairs(lo, hi, double)
-        yield from _merge_pairs(lo + step, hi, double)
-        for i in range(lo + step, hi - step, double):
-            yield (i, i + step)
-    else:
-        yield (lo, lo + step)
+    row_values = min(out.shape[1], columns) * per_pixel
+    engine.in_bands(out.shape[0], row_values * 4, run, band_bytes=MEDIAN_PARTITION_VALUES * 4)
+    return out
 
 
 # --- bilateral and non-local means --------------------------------------------------------
 
 
-@takes(sigma=SIGMA, sigma_range=SIGMA, size=ODD, border=BORDER)
+def bilateral_size(sigma: float) -> int:
+    """The default bilateral window: ``2 * round(1.5 * sigma) + 1``, half to even (cvRound).
+
+    >>> bilateral_size(2), bilateral_size(3)
+    (7, 9)
+    """
+    return 2 * round(1.5 * sigma) + 1
+
+
+def _check_bilateral_window(arguments: dict) -> None:
+    if arguments["size"] is not None:
+        return
+    side, limit = bilateral_size(arguments["sigma"]), BILATERAL_SIZE.high
+    if side > limit:
+        raise ValueError(
+            f"sigma={arguments['sigma']:g} gives a default bilateral window of {side}, above"
+            f" the limit of {limit:g} ({BILATERAL_SIZE.why}); give size= or a smaller sigma"
+        )
+
+
+@takes(
+    sigma=SIGMA,
+    sigma_range=RANGE,
+    size=BILATERAL_SIZE,
+    border=BORDER,
+    also=_check_bilateral_window,
+)
 def bilateral(
     image,
     sigma: float = 2.0,
@@ -317,13 +320,14 @@ def bilateral(
     The weight of a neighbour at offset (dy, dx) with colour difference d (d² the
     mean over the channels of the squared differences, so σr keeps its gray-level
     meaning on colour) is exp(-(dy² + dx²) / 2σ²) · exp(-d² / 2σr²),
-    over the offsets with dy² + dx² <= radius², radius = size // 2.
+    over the offsets with dy² + dx² <= radius², radius = size // 2. Without
+    ``size`` the window is :func:`bilateral_size` of ``sigma`` (OpenCV's rule).
 
     >>> step = np.zeros((3, 6)); step[:, 3:] = 200
     >>> bilateral(step, sigma=2, sigma_range=10)[0].round(3)
     array([  0.,   0.,   0., 200., 200., 200.], dtype=float32)
     """
-    size = 2 * int(np.floor(1.5 * sigma + 0.5)) + 1 if size is None else size
+    size = bilateral_size(sigma) if size is None else size
     radius = size // 2
     offsets = [
         (dy, dx)
@@ -331,10 +335,10 @@ def bilateral(
         for dx in range(-radius, radius + 1)
         if (dy > 0 or dx > 0) and dy * dy + dx * dx <= radius * radius
     ]
-    range_scale = np.float32(-0.5 / sigma_range**2)
+    range_scale = _log_scale(-0.5, sigma_range)
 
     def weight(a, b, offset):
-        log_space = np.float32(-(offset[0] ** 2 + offset[1] ** 2) / (2 * sigma**2))
+        log_space = _log_scale(-0.5 * (offset[0] ** 2 + offset[1] ** 2), sigma)
         d2 = _channel_sq_distance(a, b)
         d2 *= range_scale
         d2 += log_space
@@ -343,7 +347,13 @@ def bilateral(
     return _neighbour_mean(image, radius, 0, offsets, weight, border)
 
 
-@takes(h=SIGMA, patch=ODD, search=ODD, border=BORDER)
+def _log_scale(factor: float, sigma: float) -> np.float32:
+    """``factor / sigma²`` as a finite float32 (a tiny sigma gives a huge weight, not inf)."""
+    limit = float(np.finfo(np.float32).max)
+    return np.float32(min(limit, max(-limit, factor / sigma / sigma)))
+
+
+@takes(h=RANGE, patch=PATCH, search=SEARCH, border=BORDER)
 def nl_means(
     image, h: float = 10.0, patch: int = 5, search: int = 11, *, border: str = "reflect"
 ) -> np.ndarray:
@@ -364,7 +374,7 @@ def nl_means(
         for dx in range(-radius, radius + 1)
         if dy > 0 or dx > 0
     ]
-    scale = np.float32(-1.0 / (h * h * patch * patch))
+    scale = _log_scale(-1.0 / (patch * patch), h)
     ones = np.ones(patch)
 
     def weight(a, b, offset):

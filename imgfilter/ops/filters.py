@@ -11,20 +11,32 @@ array([   0., 1020., 1020.,    0.], dtype=float32)
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from imgfilter import engine
 from imgfilter.choices import LAPLACIAN_KINDS, SOBEL_DIRECTIONS
 from imgfilter.engine import BORDER, CVAL
 from imgfilter.kernels import gaussian_1d, get_kernel
-from imgfilter.params import Param, takes
+from imgfilter.params import MAX_SIGMA, MAX_WINDOW, Param, takes
 
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601-2, as Pillow's "L" mode
-SIGMA = Param("float", low=0, low_open=True)
+SIGMA = Param(
+    "float",
+    low=0,
+    low_open=True,
+    high=MAX_SIGMA,
+    why="a standard deviation in pixels; at 1000 the Gaussian spans 8001 pixels",
+)
 """A Gaussian standard deviation in pixels."""
+WINDOW = Param(
+    "pair", high=MAX_WINDOW, why="a window side; larger windows cost more than the image"
+)
+"""A window side, N or (h, w)."""
 
 
-@takes(sigma=SIGMA, size=Param("pair", odd=True), border=BORDER, cval=CVAL)
+@takes(sigma=SIGMA, size=replace(WINDOW, odd=True), border=BORDER, cval=CVAL)
 def gaussian(
     image, sigma: float = 1.0, *, size=None, border: str = "reflect", cval: float = 0.0
 ) -> np.ndarray:
@@ -43,7 +55,7 @@ def gaussian(
     return engine.correlate_separable(image, col, row, border=border, cval=cval)
 
 
-@takes(size=Param("pair"), border=BORDER, cval=CVAL)
+@takes(size=WINDOW, border=BORDER, cval=CVAL)
 def box(image, size=3, *, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
     """Mean over a ``size`` × ``size`` (or (h, w)) window.
 
@@ -102,7 +114,7 @@ def sharpen(image, *, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
 
 @takes(
     sigma=SIGMA,
-    amount=Param("float", low=0),
+    amount=Param("float", low=0, high=1e6, why="a multiple of the detail"),
     threshold=Param("float", low=0),
     border=BORDER,
 )

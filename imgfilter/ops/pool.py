@@ -14,11 +14,14 @@ array([[3., 1.],
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from imgfilter import engine
 from imgfilter._checks import size_text
-from imgfilter.choices import BORDERS, POOL_MODES
+from imgfilter.choices import POOL_MODE_ALIASES, POOL_MODES
+from imgfilter.ops.filters import WINDOW
 from imgfilter.params import Param, takes
 
 _REDUCE = {"max": np.maximum, "avg": np.add, "min": np.minimum}
@@ -37,11 +40,11 @@ def _check_global(arguments: dict) -> None:
 
 
 @takes(
-    size=Param("pair", words=("global",)),
-    stride=Param("pair"),
-    mode=Param("choice", choices=POOL_MODES),
+    size=replace(WINDOW, words=("global",)),
+    stride=engine.STRIDE,
+    mode=Param("choice", choices=POOL_MODES, aliases=POOL_MODE_ALIASES),
     padding=engine.PADDING,
-    border=Param("choice", choices=BORDERS),
+    border=engine.BORDER,
     cval=engine.CVAL,
     also=_check_global,
 )
@@ -65,7 +68,7 @@ def pool(
         returned as a 1-D array of length C (1 for a grayscale image).
     stride : int or (sy, sx), optional
         Step between windows; defaults to the window size (no overlap).
-    mode : ``max``, ``avg`` (the mean) or ``min``
+    mode : ``max``, ``avg`` (the mean; ``average`` and ``mean`` name it too) or ``min``
     padding : "valid", "same", int, (py, px) or (top, bottom, left, right)
         As in ``convolve``; with ``same`` the output is ceil(N / stride) per axis.
     border : constant, reflect, symmetric, edge or wrap
