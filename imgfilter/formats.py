@@ -71,6 +71,30 @@ def format_of(path: str | os.PathLike) -> str:
     return FORMATS[extension]
 
 
+def output_format(path: str | os.PathLike, given: str | None = None) -> str:
+    """The format a file is written in: ``given`` if any, else the one its extension names.
+
+    A known extension must agree with ``given``; an unknown or missing one is fine.
+
+    >>> output_format("edges.PNG"), output_format("raw.dat", "png")
+    ('PNG', 'PNG')
+    >>> output_format("x.png", "jpg")
+    Traceback (most recent call last):
+    ...
+    ValueError: the extension '.png' says PNG but the format asked for is JPEG; make them agree
+    """
+    if given is None:
+        return format_of(path)
+    fmt = format_name(given)
+    extension = os.path.splitext(os.fspath(path))[1].lower()
+    if extension in FORMATS and FORMATS[extension] != fmt:
+        raise ValueError(
+            f"the extension {extension!r} says {FORMATS[extension]} but the format asked for"
+            f" is {fmt}; make them agree"
+        )
+    return fmt
+
+
 def default_mapping(fmt: str) -> str:
     """The mapping a save uses when none is asked for: floats kept in .npy, else clip."""
     return "none" if fmt == "NPY" else "clip"

@@ -15,11 +15,15 @@ This module imports neither numpy nor the operations.
 Traceback (most recent call last):
 ...
 ValueError: unknown operation 'gausian' (did you mean 'gaussian'?); see ...
+>>> get_operation("median")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+ValueError: unknown operation 'median' (did you mean 'denoise method=median'?); see ...
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from imgfilter import _checks
@@ -50,8 +54,63 @@ def get_operation(name: str) -> Operation:
     name = _ALIASES.get(name, name)
     if name in OPERATIONS:
         return OPERATIONS[name]
-    hint = _checks.did_you_mean(name, names())
-    raise ValueError(f"unknown operation {name!r}{hint}; see 'imgfilter --help' for the list")
+    raise ValueError(
+        f"unknown operation {name!r}{did_you_mean(name)}; see 'imgfilter --help' for the list"
+    )
+
+
+# Words users try, from other tools, and the operation (with parameters) that does it.
+HINTS: dict[str, tuple[tuple[str, dict[str, str]], ...]] = {
+    "median": (("denoise", {"method": "median"}),),
+    "bilateral": (("denoise", {"method": "bilateral"}),),
+    "nlm": (("denoise", {"method": "nlm"}),),
+    "non-local-means": (("denoise", {"method": "nlm"}),),
+    "blur": (("gaussian", {}),),
+    "smooth": (("gaussian", {}),),
+    "average": (("box", {}),),
+    "edges": (("sobel", {}), ("canny", {})),
+    "edge": (("sobel", {}), ("canny", {})),
+    "gray": (("grayscale", {}),),
+    "grey": (("grayscale", {}),),
+    "greyscale": (("grayscale", {}),),
+    "maxpool": (("pool", {"mode": "max"}),),
+    "avgpool": (("pool", {"mode": "avg"}),),
+    "normalize": (("rescale", {"mode": "minmax"}),),
+    "normalise": (("rescale", {"mode": "minmax"}),),
+    "stretch": (("rescale", {"mode": "minmax"}),),
+    "usm": (("unsharp", {}),),
+    "conv": (("convolve", {}),),
+    "filter": (("convolve", {}),),
+    "filter2d": (("convolve", {}),),
+    "prewitt": (("convolve", {"kernel": "prewitt-x"}),),
+    "scharr": (("convolve", {"kernel": "scharr-x"}),),
+    "salt-and-pepper": (("noise", {"kind": "salt-and-pepper"}),),
+}
+
+
+def did_you_mean(word: str, style: str = "step", known: Sequence[str] | None = None) -> str:
+    """The hint after an unknown operation: a word from :data:`HINTS`, else the closest name.
+
+    ``style`` writes it as a pipeline step or as a ``command`` line; ``known`` are the
+    names to look among (default: the operations).
+
+    >>> did_you_mean("median", style="command")
+    " (did you mean 'denoise --method median'?)"
+    >>> did_you_mean("edges")
+    " (did you mean 'sobel' or 'canny'?)"
+    """
+    hints = HINTS.get(str(word).strip().lower().replace("_", "-"))
+    if hints is None:
+        return _checks.did_you_mean(word, names() if known is None else known)
+    texts = []
+    for name, params in hints:
+        op = OPERATIONS[name]
+        if style == "command":
+            words = [f"{op.option(k).flag} {v}" for k, v in params.items()]
+        else:
+            words = [f"{op.option(k).key}={v}" for k, v in params.items()]
+        texts.append(" ".join([name, *words]))
+    return f" (did you mean {' or '.join(repr(t) for t in texts)}?)"
 
 
 # --- hooks shared by several declarations ------------------------------------------------

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 a file could not be processed (the rest of a batch is
 still written); 2 the command line itself is wrong (an option value, an unknown
-step, a malformed pipeline). Errors are one line on stderr,
+step, a malformed pipeline); 128 + N after signal N (130 Ctrl-C, 143 SIGTERM) and 141
+when the reader of stdout went away. Errors are one line on stderr,
 ``imgfilter: error: <file>: <problem>``; ``--debug`` adds the traceback.
 
 An operation's command is built when it is asked for, from the library function's
@@ -12,6 +13,7 @@ own parameters, so ``imgfilter --help`` imports no numpy.
 from __future__ import annotations
 
 import errno
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,11 +22,22 @@ from typing import Any
 import click
 
 from imgfilter import registry
-from imgfilter.cli import _inspect
-from imgfilter.cli._options import Options, click_option, io_options
-from imgfilter.cli._report import DEBUG, Failure, debug_option, error, report_unexpected
+from imgfilter.cli import _inspect, _kernels, _run
+from imgfilter.cli._options import Options, click_option, io_options, max_pixels_option
+from imgfilter.cli._report import (
+    DEBUG,
+    QUIET,
+    Failure,
+    debug_option,
+    error,
+    report_unexpected,
+    routed_warnings,
+    safe_streams,
+)
 from imgfilter.operation import Operation
 from imgfilter.params import value_text
+
+BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `cat big | head -c 10`
 
 
 class _Group(click.Group):
@@ -51,37 +64,75 @@ class _Group(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        """An unknown command is a usage error with a did-you-mean (``median``: denoise)."""
+        name = args[0] if args else ""
+        if args and not name.startswith("-") and self.get_command(ctx, name) is None:
+            hint = registry.did_you_mean(name, "command", self.list_commands(ctx))
+            raise click.UsageError(f"No such command {name!r}{hint}.", ctx)
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a closed stdout pipe ends it quietly, a signal with 128 + N."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _silence_stdout()
+            raise click.exceptions.Exit(BROKEN_PIPE) from None
+        except KeyboardInterrupt as interrupt:
+            _run.discard_temporaries()
+            click.echo("imgfilter: interrupted", err=True)
+            raise click.exceptions.Exit(_run.exit_code(interrupt)) from None
+
     def main(
         self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
     ) -> Any:
         extra.pop("standalone_mode", None)
-        DEBUG["on"] = False
+        DEBUG["on"] = QUIET["on"] = False
+        safe_streams()
         try:
-            code = super().main(args, prog_name or "imgfilter", standalone_mode=False, **extra)
+            with _run.signals_as_exceptions(), routed_warnings():
+                code = super().main(args, prog_name or "imgfilter", standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as problem:
             problem.show()
             sys.exit(problem.exit_code)
         except click.UsageError as problem:
-            hint = ""
-            if problem.ctx is not None:
-                hint = f" (see '{problem.ctx.command_path} --help')"
-            error(problem.format_message() + hint)
+            message = problem.format_message()
+            if problem.ctx is not None and "see '" not in message:
+                message += f" (see '{problem.ctx.command_path} --help')"
+            error(message)
             sys.exit(problem.exit_code)
         except click.ClickException as problem:
             error(problem.format_message())
             sys.exit(problem.exit_code)
-        except click.Abort:
+        except (click.Abort, KeyboardInterrupt) as problem:
+            interrupt = problem if isinstance(problem, KeyboardInterrupt) else problem.__cause__
+            if isinstance(interrupt, KeyboardInterrupt):
+                _run.discard_temporaries()
+                error("interrupted")
+                sys.exit(_run.exit_code(interrupt))
             error("aborted")
             sys.exit(1)
         except OSError as problem:
             if problem.errno == errno.EPIPE:
-                sys.exit(1)
+                _silence_stdout()
+                sys.exit(BROKEN_PIPE)
             report_unexpected(problem)
             sys.exit(1)
         except Exception as problem:  # noqa: BLE001 - the last line of defence, one line
             report_unexpected(problem)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush meets no broken pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 @click.group(
@@ -99,16 +150,17 @@ def main() -> None:
     imgfilter run PIPELINE INPUT... -o OUTPUT     a chain: 'gaussian sigma=1.4 | sobel'
     imgfilter demo                                showcase results and a contact sheet
 
-    One INPUT writes the file OUTPUT; several INPUTs (or a folder) write into the
-    folder OUTPUT. '-' reads stdin or writes stdout. Exit codes: 0 done, 1 a file
-    failed, 2 a usage error.
+    One INPUT writes the file OUTPUT; several INPUTs (or a folder, or OUTPUT
+    ending in /) write into the folder OUTPUT. '-' reads stdin or writes stdout
+    (with --format). Exit codes: 0 done, 1 a file failed, 2 a usage error, 130
+    Ctrl-C, 143 SIGTERM, 141 a closed stdout pipe.
     """
 
 
 def _op_command(op: Operation) -> click.Command:
     names = [o.name for o in op.options]
 
-    def callback(inputs: tuple[Path, ...], **kwargs: Any) -> int:
+    def callback(inputs: tuple[str, ...], **kwargs: Any) -> int:
         from imgfilter.pipeline import Pipeline, PipelineError, make_step
 
         ctx = click.get_current_context()
@@ -147,7 +199,7 @@ def _op_command(op: Operation) -> click.Command:
 @main.command("run")
 @click.argument("pipeline_text", metavar="PIPELINE")
 @io_options
-def run_command(pipeline_text: str, inputs: tuple[Path, ...], **kwargs: Any) -> int:
+def run_command(pipeline_text: str, inputs: tuple[str, ...], **kwargs: Any) -> int:
     """Run a chain of steps: 'gaussian sigma=1.4 | sobel | rescale mode=minmax'.
 
     PIPELINE is steps separated by '|', each an operation name and its options
@@ -163,7 +215,7 @@ def run_command(pipeline_text: str, inputs: tuple[Path, ...], **kwargs: Any) -> 
         pipeline = Pipeline.parse(pipeline_text)
     except PipelineError as problem:
         raise click.UsageError(str(problem)) from None
-    return process(pipeline, inputs, Options(**kwargs))
+    return process(pipeline, inputs, Options(**kwargs), pipeline_text=pipeline_text)
 
 
 @main.command("demo")
@@ -181,6 +233,7 @@ def run_command(pipeline_text: str, inputs: tuple[Path, ...], **kwargs: Any) -> 
     help="Folder of sample photos  [default: the photos installed with imgfilter]",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the contact sheet's path.")
+@max_pixels_option
 @debug_option
 def demo_command(output: Path, samples: Path | None, quiet: bool) -> int:
     """Run the showcase pipelines on the bundled photos and write a contact sheet."""
@@ -194,6 +247,6 @@ def demo_command(output: Path, samples: Path | None, quiet: bool) -> int:
     return 0
 
 
-main.add_command(_inspect.kernels_group)
+main.add_command(_kernels.kernels_group)
 main.add_command(_inspect.info_command)
 main.add_command(_inspect.compare_command)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import click
@@ -92,9 +91,9 @@ def click_option(op: Operation, option: Option) -> click.Option:
 
 @dataclass
 class Options:
-    """The options of every command that writes images."""
+    """The options of every command that writes images; ``output`` as typed (``out/``)."""
 
-    output: Path | None
+    output: str | None
     rescale: str | None
     fmt: str | None
     quality: int | None
@@ -103,23 +102,71 @@ class Options:
     quiet: bool
     overwrite: bool
     explain: bool
+    recursive: bool = False
+    suffix: str | None = None
+
+
+def _set_max_pixels(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    if value is not None:  # before any file is read: options are parsed first
+        from imgfilter import io
+
+        io.set_max_pixels(value)
+
+
+def max_pixels_option(function: Callable) -> Callable:
+    """``--max-pixels N`` (or IMGFILTER_MAX_PIXELS): the decompression-bomb guard's limit."""
+    return click.option(
+        "--max-pixels",
+        type=click.IntRange(min=1),
+        envvar="IMGFILTER_MAX_PIXELS",
+        show_envvar=True,
+        expose_value=False,
+        callback=_set_max_pixels,
+        metavar="N",
+        help="Refuse compressed images of more than N pixels  [default: Pillow's, about 179 "
+        "million; raise it for an image you trust]",
+    )(function)
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    from imgfilter.cli._report import QUIET
+
+    QUIET["on"] = bool(value)
+    return value
+
+
+def quiet_option(help_text: str = "No warnings.") -> Callable:
+    """``-q/--quiet``: silences warnings (and, where there is one, the progress bar)."""
+    return click.option("--quiet", "-q", is_flag=True, callback=_set_quiet, help=help_text)
+
+
+def recursive_option(function: Callable) -> Callable:
+    """``-r/--recursive``: walk the subfolders of a folder INPUT."""
+    return click.option(
+        "-r",
+        "--recursive",
+        is_flag=True,
+        help="Walk the subfolders of a folder INPUT (and mirror them under OUTPUT).",
+    )(function)
+
+
+def inputs_argument(function: Callable) -> Callable:
+    """``INPUT...``: files, folders, quoted globs ('photos/*.png') or '-' for stdin."""
+    return click.argument(
+        "inputs", nargs=-1, required=True, type=click.Path(allow_dash=True), metavar="INPUT..."
+    )(function)
 
 
 def io_options(function: Callable) -> Callable:
     """Add INPUT... and the output options (-o, --rescale, --format, ...) to a command."""
     options = [
-        click.argument(
-            "inputs",
-            nargs=-1,
-            required=True,
-            type=click.Path(path_type=Path, allow_dash=True),
-            metavar="INPUT...",
-        ),
+        inputs_argument,
         click.option(
             "-o",
             "--output",
-            type=click.Path(path_type=Path, allow_dash=True),
-            help="Output file (one input) or folder (several); '-' for stdout.",
+            type=click.Path(allow_dash=True),
+            help="Output file (one input) or folder (several, a folder INPUT, or a name "
+            "ending in /); '-' for stdout.",
         ),
         click.option(
             "--rescale",
@@ -148,11 +195,19 @@ def io_options(function: Callable) -> Callable:
         click.option(
             "--jobs",
             "-j",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=0),
             default=None,
-            help="Files processed in parallel  [default: the number of cores]",
+            help="Files processed in parallel; 0 for the number of cores  [default: 0]",
         ),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+        recursive_option,
+        click.option(
+            "--suffix",
+            metavar="TEXT",
+            default=None,
+            help="Name the files written into a folder STEM+TEXT.EXT (photo.jpg -> "
+            "photo-blur.jpg with --suffix -blur).",
+        ),
+        quiet_option("No progress bar, summary or warnings."),
         click.option("--overwrite", is_flag=True, help="Allow replacing an input file."),
         click.option(
             "--explain",
@@ -160,6 +215,7 @@ def io_options(function: Callable) -> Callable:
             help="Print each step's shapes, the output-size "
             "formula and the engine strategy (for the first input).",
         ),
+        max_pixels_option,
         debug_option,
     ]
     # Decorators on a function are applied bottom-up; on a Command, params append in order.

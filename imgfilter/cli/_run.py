@@ -1,0 +1,254 @@
+"""Tasks to files on worker threads: in-order reports, per-file warnings, signals, a summary.
+
+One Ctrl-C (SIGINT) or SIGTERM stops a batch within about one file per worker: the
+files not started are cancelled, the running ones stop before they write, no temporary
+file stays, and the count of files written is printed; the exit code is 128 + the
+signal (130, 143). A second signal abandons the running files at once.
+
+>>> exit_code(KeyboardInterrupt())
+130
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from imgfilter.cli._report import DEBUG, collect_warnings, error, print_traceback, warning
+from imgfilter.cli._tasks import STDIO, Task, target_format
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread as Ctrl-C raises KeyboardInterrupt."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def exit_code(interrupt: BaseException) -> int:
+    """128 + the signal number, as shells report a process a signal ended."""
+    return 128 + getattr(interrupt, "signum", signal.SIGINT)
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    raise Interrupted(signum)
+
+
+@contextmanager
+def signals_as_exceptions() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise :class:`Interrupted` (unless ignored)."""
+    installed = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+                installed[number] = signal.signal(number, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for number, previous in installed.items():
+            signal.signal(number, previous)
+
+
+def discard_temporaries(stop: bool = False) -> None:
+    """Remove the named temporary files of unfinished writes (if anything was written)."""
+    writer = sys.modules.get("imgfilter.io._write")
+    if writer is not None:
+        writer.discard_temporaries(stop=stop)
+
+
+@dataclass
+class Outcome:
+    """What became of one task: written, failed (``problem``), or never done."""
+
+    task: Task
+    written: bool = False
+    problem: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Job:
+    """Everything a worker thread needs to turn one input into one output."""
+
+    pipeline: Any
+    rescale: str | None
+    fmt: str | None
+    quality: int | None
+    depth: int
+    stdin: bytes | None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __call__(self, task: Task) -> Outcome:
+        """Process one file; the outcome holds its one-line problem and its warnings."""
+        outcome = Outcome(task)
+        if self.stop.is_set():
+            return outcome
+        name = "<stdin>" if task.source == STDIO else str(task.source)
+        with collect_warnings(name) as lines:
+            try:
+                outcome.written = self._make(task)
+            except BrokenPipeError:
+                if task.target == STDIO:
+                    raise  # the reader of stdout left: the command ends quietly
+                outcome.problem = f"{name}: cannot write {task.target}: broken pipe"
+            except Exception as problem:  # noqa: BLE001 - reported per file, the batch goes on
+                outcome.problem = _problem_text(name, problem)
+        outcome.warnings = lines
+        return outcome
+
+    def _make(self, task: Task) -> bool:
+        from imgfilter import io
+
+        if task.source == STDIO:
+            image = io.load_bytes(self.stdin or b"")
+        else:
+            image = io.load(task.source)
+        if self.stop.is_set():
+            return False
+        result = self.pipeline.run(image)
+        if self.stop.is_set():
+            return False
+        fmt = target_format(task, self.fmt)
+        mapping = self.rescale
+        if mapping is None and fmt != "NPY":
+            mapping = self.pipeline.output_mapping
+        options = {"depth": self.depth, "quality": self.quality}
+        if task.target == STDIO:
+            _write_stdout(io.encode(result, fmt, mapping, name="<stdout>", **options))
+        else:
+            io.save(result, task.target, mapping, format=fmt, **options)
+        return True
+
+
+def _write_stdout(data: bytes) -> None:
+    """All of ``data`` to stdout (an unbuffered stdout may take several writes)."""
+    sys.stdout.flush()
+    out, view = sys.stdout.buffer, memoryview(data)
+    while view:
+        view = view[out.write(view) or 0 :]
+    out.flush()
+
+
+def _problem_text(name: str, problem: Exception) -> str:
+    if DEBUG["on"]:
+        print_traceback(problem)
+    message = str(problem)
+    if type(problem).__name__ == "ImageFileError":
+        return message
+    if isinstance(problem, MemoryError):
+        message = "not enough memory for this image"
+    elif not isinstance(problem, (ValueError, TypeError, OSError)):
+        message = f"{type(problem).__name__}: {message}"
+    return f"{name}: {message}"
+
+
+@dataclass
+class _Tally:
+    total: int
+    written: int = 0
+    failed: int = 0
+    start: float = field(default_factory=time.monotonic)
+
+    def add(self, outcome: Outcome) -> None:
+        for line in outcome.warnings:
+            warning(line)
+        if outcome.problem is not None:
+            self.failed += 1
+            error(outcome.problem)
+        self.written += outcome.written
+
+    def line(self, interrupted: bool = False) -> str:
+        seconds = f"{time.monotonic() - self.start:.1f} s"
+        if interrupted:
+            return (
+                f"imgfilter: interrupted: {self.written} of {self.total} files written,"
+                f" {self.failed} failed, {seconds}"
+            )
+        files = "file" if self.written == 1 else "files"
+        return f"imgfilter: {self.written} {files} written, {self.failed} failed, {seconds}"
+
+
+def run_tasks(job: Job, tasks: Sequence[Task], jobs: int, *, quiet: bool, batch: bool) -> int:
+    """Run every task (on ``jobs`` threads), report each in order; the exit code."""
+    tally = _Tally(len(tasks))
+    futures: list[Future] = []
+    done = 0
+    pool = ThreadPoolExecutor(jobs, thread_name_prefix="imgfilter-file") if jobs > 1 else None
+    show_bar = batch and not quiet and _is_terminal(sys.stderr)
+    try:
+        with click.progressbar(
+            length=len(tasks), label="imgfilter", file=sys.stderr, hidden=not show_bar
+        ) as bar:
+            if pool is None:
+                for task in tasks:
+                    tally.add(job(task))
+                    done += 1
+                    bar.update(1)
+            else:
+                futures = [pool.submit(job, task) for task in tasks]
+                for future in futures:
+                    tally.add(future.result())
+                    done += 1
+                    bar.update(1)
+    except KeyboardInterrupt as interrupt:
+        job.stop.set()
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        _finish(futures[done:], tally)
+        discard_temporaries()
+        _say_interrupted(interrupt, tally)
+        raise click.exceptions.Exit(exit_code(interrupt)) from None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+    if batch and not quiet:
+        click.echo(tally.line(), err=True)
+    return 1 if tally.failed else 0
+
+
+def _finish(futures: Sequence[Future], tally: _Tally) -> None:
+    """Let the running files stop (they do before writing), and count what they wrote."""
+    try:
+        wait_for(futures)
+    except KeyboardInterrupt as again:  # a second signal: leave the running files now
+        discard_temporaries(stop=True)
+        _say_interrupted(again, tally)
+        sys.stderr.flush()
+        os._exit(exit_code(again))
+    for future in futures:
+        if not future.cancelled() and future.exception() is None:
+            tally.add(future.result())
+
+
+def _say_interrupted(interrupt: BaseException, tally: _Tally) -> None:
+    if not isinstance(interrupt, Interrupted) and _is_terminal(sys.stderr):
+        click.echo(err=True)  # past the terminal's ^C
+    click.echo(tally.line(interrupted=True), err=True)
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def cores() -> int:
+    """The number of cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
