@@ -58,7 +58,7 @@ def number(name: str, value: Any) -> float:
     try:
         value = float(value)
     except OverflowError:
-        raise ValueError(f"{name} must be finite, got {shown(value)}") from None
+        raise ValueError(f"{name} must be below 1.8e308, got {shown(value)}") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value
@@ -106,6 +106,8 @@ def positive_int(name: str, value: Any) -> int:
 
 def in_range(name: str, value: Any, low: float, high: float) -> float:
     """A finite number in the closed interval [low, high]."""
+    if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {shown(value)}")
     value = number(name, value)
     if not low <= value <= high:
         raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value:g}")

@@ -185,7 +185,10 @@ def _bounded(param: Param, name: str, value: float) -> float:
 
 
 def _to_float(param: Param, name: str, value: Any) -> float:
-    value = _checks.number(name, _parse(name, value, float))
+    value = _parse(name, value, float)
+    if isinstance(value, int) and not isinstance(value, bool):
+        _bounded(param, name, value)  # exactly, before a huge one overflows a float
+    value = _checks.number(name, value)
     _bounded(param, name, value)
     if param.choices:
         _checks.choice(name, value, param.choices)

@@ -414,6 +414,11 @@ def _neighbour_mean(image, radius, margin, offsets, weight, border) -> np.ndarra
     colour = image.ndim == 3
 
     def run(r0: int, r1: int) -> None:
+        # A tiny sigma scales distances to -inf: its weights are exactly 0.
+        with np.errstate(over="ignore"):
+            band(r0, r1)
+
+    def band(r0: int, r1: int) -> None:
         # Channel-first planes: every operation below runs over contiguous rows.
         canvas = padded[r0 : r1 + 2 * pad]
         planes = np.moveaxis(canvas, 2, 0).copy() if colour else canvas[None].copy()
