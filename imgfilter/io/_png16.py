@@ -21,8 +21,10 @@ zlib compresses the result.
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -33,6 +35,18 @@ CHANNELS = {0: 1, 4: 2, 2: 3, 6: 4}
 COLOUR_TYPE = {channels: ctype for ctype, channels in CHANNELS.items()}
 MODES = {0: "I;16", 4: "LA", 2: "RGB", 6: "RGBA"}
 IDAT_SIZE = 1 << 20
+CHECK_PIECE = 1 << 20  # bytes of a chunk read (and CRC-checked) at a time
+EXIF_LIMIT = 1 << 24  # bytes of an eXIf chunk kept; a longer one is cut (orientation comes first)
+# Adam7 passes: (first column, first row, column step, row step).
+ADAM7 = [
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+]
 
 
 def is_png16(data: bytes) -> bool:
@@ -46,66 +60,117 @@ def header(data: bytes) -> tuple[int, int, int]:
     return width, height, ctype
 
 
-def chunks(data: bytes):
-    """Yield (type, payload) for each chunk after the signature, checking lengths and CRCs."""
-    pos = len(SIGNATURE)
-    while pos < len(data):
-        if pos + 8 > len(data):
+def raw_size(width: int, height: int, channels: int, interlace: int) -> int:
+    """Bytes of the unfiltered pixel stream: one filter byte per row of each pass.
+
+    >>> raw_size(3, 2, 1, 0), raw_size(3, 2, 1, 1)
+    (14, 16)
+    """
+    passes = [(0, 0, 1, 1)] if not interlace else ADAM7
+    total = 0
+    for x0, y0, dx, dy in passes:
+        columns, rows = -(-(width - x0) // dx), -(-(height - y0) // dy)
+        if columns > 0 and rows > 0:
+            total += rows * (1 + columns * 2 * channels)
+    return total
+
+
+def chunks(data: bytes | BinaryIO, keep=None):
+    """Yield (type, payload) for each chunk after the signature, checking lengths and CRCs.
+
+    ``data`` is the whole file or a binary file positioned after the signature.
+    ``keep(type)``, if given, says how many bytes of a payload to keep; the rest is read
+    and CRC-checked piece by piece, so that a huge chunk is never held in memory.
+    """
+    stream = io.BytesIO(data[len(SIGNATURE) :]) if isinstance(data, bytes) else data
+    while True:
+        head = stream.read(8)
+        if not head:
+            raise ValueError("truncated PNG data (no IEND chunk)")
+        if len(head) < 8:
             raise ValueError("truncated PNG data (cut inside a chunk header)")
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
-        end = pos + 12 + length
-        if end > len(data):
-            raise ValueError(f"truncated PNG data ({kind.decode('latin-1')} chunk cut short)")
-        payload = data[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[end - 4 : end])
-        if zlib.crc32(kind + payload) != crc:
-            raise ValueError(f"corrupt PNG data (bad CRC in {kind.decode('latin-1')} chunk)")
-        yield kind, payload
+        (length,) = struct.unpack(">I", head[:4])
+        kind = head[4:]
+        name = kind.decode("latin-1")
+        budget = length if keep is None else min(length, keep(kind))
+        crc, payload, left = zlib.crc32(kind), [], length
+        while left:
+            piece = stream.read(min(left, CHECK_PIECE))
+            if not piece:
+                raise ValueError(f"truncated PNG data ({name} chunk cut short)")
+            crc, left = zlib.crc32(piece, crc), left - len(piece)
+            if budget > 0:
+                payload.append(piece[:budget])
+                budget -= len(piece)
+        stored = stream.read(4)
+        if len(stored) < 4:
+            raise ValueError(f"truncated PNG data ({name} chunk cut short)")
+        if struct.unpack(">I", stored)[0] != crc:
+            raise ValueError(f"corrupt PNG data (bad CRC in {name} chunk)")
+        yield kind, b"".join(payload)
         if kind == b"IEND":
             return
-        pos = end
-    raise ValueError("truncated PNG data (no IEND chunk)")
 
 
-def decode(data: bytes) -> tuple[np.ndarray, bytes | None]:
+def decode(data: bytes | BinaryIO) -> tuple[np.ndarray, bytes | None]:
     """Decode a 16-bit PNG to uint16 (H, W) or (H, W, C) and its raw EXIF block (or None).
 
-    A tRNS colour key becomes an alpha channel (65535 everywhere but on the key colour).
+    ``data`` is the file's bytes or a binary file at its start. A tRNS colour key becomes
+    an alpha channel (65535 everywhere but on the key colour). The compressed stream is
+    collected only up to what the image size can need, so no IDAT flood is held, and the
+    decoder inflates only as many bytes as the image holds.
     """
-    width, height, ctype = header(data)
-    compression, filtering, interlace = data[26:29]
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    first = stream.read(33)
+    if len(first) < 29 or not is_png16(first):
+        raise ValueError("truncated PNG data (cut inside the IHDR chunk)")
+    width, height, ctype = header(first)
+    compression, filtering, interlace = first[26:29]
     if ctype not in CHANNELS or compression or filtering or interlace > 1:
         raise ValueError(f"unsupported 16-bit PNG (colour type {ctype}, interlace {interlace})")
+    stream.seek(len(SIGNATURE) - len(first), io.SEEK_CUR)
+    # Deflate's worst case is stored blocks (5 bytes per 64 KiB): IDAT bytes past that
+    # cannot be needed, so a flood of them is checked but not kept.
+    enough = raw_size(width, height, CHANNELS[ctype], interlace)
+    budget = {b"IDAT": enough + enough // 1024 + 1024, b"tRNS": 6, b"eXIf": EXIF_LIMIT}
     parts, key, exif = [], None, None
-    for kind, payload in chunks(data):
+
+    def keep(kind: bytes) -> int:
+        return budget.get(kind, 0)
+
+    for kind, payload in chunks(stream, keep):
         if kind == b"IDAT":
             parts.append(payload)
-        elif kind == b"tRNS" and ctype in (0, 2):
+            budget[b"IDAT"] -= len(payload)
+        elif kind == b"tRNS" and ctype in (0, 2) and len(payload) == 2 * CHANNELS[ctype]:
             key = np.frombuffer(payload, ">u2")
         elif kind == b"eXIf":
             exif = payload
     if not parts:
         raise ValueError("truncated PNG data (no IDAT chunk)")
-    stream, size = b"".join(parts), (width, height)
+    compressed, size = b"".join(parts), (width, height)
+    del parts
 
     def unpack(mode: str, rawmode: str) -> np.ndarray:
         try:
-            return np.asarray(Image.frombytes(mode, size, stream, "zip", rawmode, interlace))
+            return np.asarray(Image.frombytes(mode, size, compressed, "zip", rawmode, interlace))
         except (ValueError, OSError) as exc:
             raise ValueError(f"truncated or corrupt PNG data ({exc})") from exc
 
+    # In-place shifts and ors: the result is the only full-size uint16 array at any time.
     if ctype == 0:
-        pixels = unpack("I;16", "I;16B").astype(np.uint16)
+        pixels = unpack("I;16", "I;16B").astype(np.uint16, copy=False)
     elif ctype == 4:
-        pixels = unpack("RGBA", "RGBA").astype(np.uint16)
-        pixels = np.stack(
-            [pixels[..., 0] << 8 | pixels[..., 1], pixels[..., 2] << 8 | pixels[..., 3]], -1
-        )
+        both = unpack("RGBA", "RGBA")
+        pixels = both[..., 0::2].astype(np.uint16)
+        pixels <<= 8
+        pixels |= both[..., 1::2]
+        del both
     else:
         mode = MODES[ctype]
-        high = unpack(mode, mode + ";16B").astype(np.uint16)
-        pixels = high << 8 | unpack(mode, mode + ";16L")
+        pixels = unpack(mode, mode + ";16B").astype(np.uint16)
+        pixels <<= 8
+        pixels |= unpack(mode, mode + ";16L")
     if key is not None:
         colour = pixels if ctype == 2 else pixels[..., None]
         opaque = np.any(colour != key[: colour.shape[-1]], axis=-1)

@@ -5,7 +5,14 @@ Pixels come back as ``(H, W)`` gray, ``(H, W, 2)`` gray+alpha, ``(H, W, 3)`` RGB
 16-bit files are divided by 257, ``.npy`` arrays load unchanged. Palette, CMYK, YCbCr,
 LAB and HSV images become RGB (RGBA if they carry transparency; a palette of grays
 becomes gray), 1-bit images become 0/255 gray, and the EXIF orientation is applied.
-Every failure is an :class:`~imgfilter.errors.ImageFileError` starting with the path.
+Every failure is an :class:`~imgfilter.errors.ImageFileError` starting with the path;
+every warning an :class:`~imgfilter.errors.ImageWarning`, one line, starting with it.
+
+What reading may cost is bounded before the pixels are decoded: only regular files are
+opened (a device or FIFO could be read forever), only the formats below are handed to
+Pillow (no PostScript to Ghostscript), and the pixel guard (:mod:`imgfilter.io._guard`)
+checks width x height from the header, for .npy and the 16-bit decoders too. Pillow
+reads from the open file, so a huge file costs what its first image needs.
 
 >>> load_bytes(b"P2 2 1 255 0 255")
 array([[  0., 255.]], dtype=float32)
@@ -13,20 +20,23 @@ array([[  0., 255.]], dtype=float32)
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-import re
-import warnings
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image
 
 from imgfilter._checks import file_problem
 from imgfilter.errors import ImageFileError
-from imgfilter.io import _png16, _pnm16, _tiff16
+from imgfilter.io import _contain, _guard, _npy, _png16, _pnm16, _tiff16
 
-_NPY_MAGIC = b"\x93NUMPY"
+# Pillow's names of the formats the contract lists (PPM covers PBM, PGM, PPM, PNM, PFM).
+FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF", "PPM"]
+READS = "PNG, JPEG, TIFF, BMP, WebP, GIF, PNM and .npy"
+_HEAD = 1 << 12  # bytes read to tell the format
+_PNM_HEAD = 1 << 20  # bytes in which a 16-bit PPM header must end
 _ORIENTATION = 0x0112
 _CONVERT = {
     "1": "L",
@@ -64,13 +74,18 @@ def load(path: str | os.PathLike) -> np.ndarray:
     Raises
     ------
     ImageFileError
-        The file is missing, unreadable, empty, not an image, truncated or too large.
+        The file is missing, unreadable, empty, not a regular file, not an image,
+        truncated or too large (see :func:`imgfilter.io.set_max_pixels`).
 
     Examples
     --------
     A 2x2 16-bit gray PNG holding 0, 257, 32896 and 65535 loads as 0, 1, 128 and 255.
     """
-    return _decode(_read_file(os.fspath(path)), os.fspath(path))[0]
+    path = os.fspath(path)
+    with _contain.decoding(path) as notes, open_image_file(path) as (file, size):
+        pixels = decode(file, size, path, notes)[0]
+    _contain.emit(notes)
+    return pixels
 
 
 def load_bytes(data: bytes, name: str = "<stdin>") -> np.ndarray:
@@ -79,146 +94,99 @@ def load_bytes(data: bytes, name: str = "<stdin>") -> np.ndarray:
     >>> load_bytes(b"P2 2 1 255 7 7")
     array([[7., 7.]], dtype=float32)
     """
-    return _decode(bytes(data), name)[0]
-
-
-def describe(path: str | os.PathLike) -> dict[str, Any]:
-    """Describe an image file for ``imgfilter info``.
-
-    Returns
-    -------
-    dict
-        ``path``, ``format`` (e.g. "PNG", "NPY"), ``width``, ``height``, ``channels``,
-        ``mode`` (Pillow's mode of the file, or the dtype of a .npy), ``bit_depth``
-        (per sample, in the file), ``channel_names`` (e.g. ["R", "G", "B", "A"]) and
-        per-channel ``min``, ``max``, ``mean`` of the loaded values (0-255 scale).
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "two.png")
-    >>> with open(path, "wb") as file:
-    ...     _ = file.write(b"P2 2 1 255 0 255")
-    >>> info = describe(path)
-    >>> info["width"], info["height"], info["mode"], info["bit_depth"], info["mean"]
-    (2, 1, 'L', 8, [127.5])
-    """
-    path = os.fspath(path)
-    pixels, meta = _decode(_read_file(path), path)
-    planes = pixels.reshape(pixels.shape[0], pixels.shape[1], -1).astype(np.float64)
-    channels = planes.shape[2]
-    names = {1: ["L"], 2: ["L", "A"], 3: ["R", "G", "B"], 4: ["R", "G", "B", "A"]}[channels]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN .npy channel
-        stats = {
-            key: [float(f(planes[..., c])) for c in range(channels)]
-            for key, f in (("min", np.nanmin), ("max", np.nanmax), ("mean", np.nanmean))
-        }
-    return {
-        "path": path,
-        "format": meta["format"],
-        "width": pixels.shape[1],
-        "height": pixels.shape[0],
-        "channels": channels,
-        "mode": meta["mode"],
-        "bit_depth": meta["bit_depth"],
-        "channel_names": names,
-        **stats,
-    }
-
-
-def _read_file(path: str) -> bytes:
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except OSError as exc:
-        raise ImageFileError(file_problem(path, exc, "image file")) from None
-    if not data:
-        raise ImageFileError(f"{path}: empty file (0 bytes)")
-    return data
-
-
-def _decode(data: bytes, name: str) -> tuple[np.ndarray, dict[str, Any]]:
-    """Return (pixels, meta) where meta holds the file's format, mode and bit depth."""
+    data = bytes(data)
     if not data:
         raise ImageFileError(f"{name}: empty input (0 bytes)")
+    with _contain.decoding(name) as notes:
+        pixels = decode(io.BytesIO(data), len(data), name, notes)[0]
+    _contain.emit(notes)
+    return pixels
+
+
+@contextlib.contextmanager
+def open_image_file(path: str):
+    """Open a regular file for reading: yield (binary file, its size in bytes).
+
+    The path is checked before it is opened, and the open file again (it may have been
+    replaced in between); opening never waits, even for a FIFO.
+    """
     try:
-        if data.startswith(_NPY_MAGIC):
-            return _decode_npy(data, name)
-        if name.lower().endswith(".npy"):
-            raise ImageFileError(f"{name}: not a .npy file (no NumPy header)")
-        if _png16.is_png16(data):
-            pixels, orientation, meta = _decode_png16(data, name)
-        elif _pnm16.header(data):
-            pixels, orientation, meta = _decode_pnm16(data, name)
-        else:
-            pixels, orientation, meta = _decode_pillow(data, name)
-    except ImageFileError:
-        raise
-    except Image.DecompressionBombError as exc:
-        numbers = re.findall(r"\d+", str(exc))
-        size = f"{numbers[0]} pixels" if numbers else str(exc)
-        raise ImageFileError(_too_large(name, size, int(numbers[-1]) if numbers else 0)) from None
-    except Image.UnidentifiedImageError:
-        raise ImageFileError(
-            f"{name}: not a recognised image (unknown format or not an image)"
-        ) from None
-    except MemoryError:
-        raise ImageFileError(f"{name}: image too large to fit in memory") from None
-    except Exception as exc:  # Pillow reports broken data with many exception types
-        raise ImageFileError(f"{name}: truncated or corrupt image data ({exc})") from exc
+        status = os.stat(path)
+    except OSError as exc:
+        raise ImageFileError(file_problem(path, exc, "image file")) from None
+    except ValueError as exc:  # an embedded NUL byte
+        raise ImageFileError(f"{path}: cannot read: {exc}") from None
+    _guard.check_regular(path, status)
+    try:
+        file = open(path, "rb", opener=_guard.open_without_blocking)
+    except OSError as exc:
+        raise ImageFileError(file_problem(path, exc, "image file")) from None
+    with file:
+        status = os.fstat(file.fileno())
+        _guard.check_regular(path, status)
+        if status.st_size == 0:
+            raise ImageFileError(f"{path}: empty file (0 bytes)")
+        yield file, status.st_size
+
+
+def decode(
+    file: BinaryIO, size: int, name: str, notes: list[str]
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Return (pixels, meta) of the image in ``file`` (``size`` bytes from its start).
+
+    meta holds the file's format, mode and bit depth; warnings are added to ``notes``.
+    Reads stop at ``size`` bytes where imgfilter decodes, so a file that grows is not
+    followed.
+    """
+    head = peek(file, _HEAD)
+    if head.startswith(_npy.MAGIC):
+        header = npy_header(file, size, name, notes)
+        return _npy.read(file, header), npy_meta(header)
+    if name.lower().endswith(".npy"):
+        raise ImageFileError(f"{name}: not a .npy file (no NumPy header)")
+    pnm = _pnm16.header(peek(file, _PNM_HEAD)) if head.startswith(b"P6") else None
+    if _png16.is_png16(head):
+        pixels, orientation, meta = _decode_png16(file, head, name, notes)
+    elif pnm:
+        pixels, orientation, meta = _decode_pnm16(file, size, pnm, name, notes)
+    else:
+        pixels, orientation, meta = _decode_pillow(file, head, name, notes)
     if orientation in _ORIENT:
         pixels = np.ascontiguousarray(_ORIENT[orientation](pixels))
     return pixels, meta
 
 
-def _too_large(name: str, size: str, limit: int) -> str:
-    return (
-        f"{name}: image too large: {size}, over the limit of {limit} pixels "
-        "(a guard against decompression bombs; raise PIL.Image.MAX_IMAGE_PIXELS to allow it)"
-    )
+def peek(file: BinaryIO, count: int) -> bytes:
+    """The first ``count`` bytes of ``file``, which is left at its start."""
+    file.seek(0)
+    head = file.read(count)
+    file.seek(0)
+    return head
 
 
-def _check_size(name: str, width: int, height: int) -> None:
-    """Apply Pillow's decompression-bomb limit to the decoders that bypass Image.open."""
-    if Image.MAX_IMAGE_PIXELS and width * height > 2 * Image.MAX_IMAGE_PIXELS:
-        size = f"{width}x{height} = {width * height} pixels"
-        raise ImageFileError(_too_large(name, size, 2 * Image.MAX_IMAGE_PIXELS))
+def npy_header(file: BinaryIO, size: int, name: str, notes: list[str]) -> _npy.Header:
+    """The checked header of a .npy file, the pixel guard applied; ``file`` is left after it."""
+    header = _npy.read_header(file, size, name)
+    _note(notes, _guard.check_pixels(name, header.shape[1], header.shape[0]))
+    return header
 
 
-def _decode_npy(data: bytes, name: str) -> tuple[np.ndarray, dict[str, Any]]:
+def npy_meta(header: _npy.Header) -> dict[str, Any]:
+    return {"format": "NPY", "mode": str(header.dtype), "bit_depth": header.dtype.itemsize * 8}
+
+
+def _note(notes: list[str], text: str | None) -> None:
+    if text is not None:
+        notes.append(text)
+
+
+def _decode_png16(
+    file: BinaryIO, head: bytes, name: str, notes: list[str]
+) -> tuple[np.ndarray, int, dict[str, Any]]:
+    width, height, ctype = _png16.header(head)
+    _note(notes, _guard.check_pixels(name, width, height))
     try:
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise ImageFileError(
-                f"{name}: .npy holds Python objects (non-numeric dtype); expected numbers"
-            ) from None
-        raise ImageFileError(f"{name}: truncated or corrupt .npy data ({exc})") from None
-    meta = {"format": "NPY", "mode": str(array.dtype), "bit_depth": array.dtype.itemsize * 8}
-    if array.dtype.kind not in "biuf":
-        raise ImageFileError(
-            f"{name}: .npy has non-numeric dtype {array.dtype}; expected integers or floats"
-        )
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[..., 0]
-    if not (array.ndim == 2 or (array.ndim == 3 and 1 <= array.shape[2] <= 4)):
-        raise ImageFileError(
-            f"{name}: .npy array must be 2-D (H, W) or 3-D (H, W, C) with 1-4 channels, "
-            f"got shape {array.shape}"
-        )
-    if array.size == 0:
-        raise ImageFileError(f"{name}: .npy array is empty, shape {array.shape}")
-    if array.dtype.kind == "b":
-        array = array * np.float32(255)
-    return np.ascontiguousarray(array, dtype=np.float32), meta
-
-
-def _decode_png16(data: bytes, name: str) -> tuple[np.ndarray, int, dict[str, Any]]:
-    width, height, ctype = _png16.header(data)
-    _check_size(name, width, height)
-    try:
-        pixels, exif = _png16.decode(data)
+        pixels, exif = _png16.decode(file)
     except ValueError as exc:  # its messages say truncated or corrupt in plain words
         raise ImageFileError(f"{name}: {exc}") from exc
     orientation = 1
@@ -230,29 +198,45 @@ def _decode_png16(data: bytes, name: str) -> tuple[np.ndarray, int, dict[str, An
         except Exception:  # a broken EXIF block is metadata, not a reason to refuse pixels
             pass
     meta = {"format": "PNG", "mode": _png16.MODES.get(ctype, "?"), "bit_depth": 16}
-    return pixels.astype(np.float32) / 257, orientation, meta
+    return _scaled(pixels), orientation, meta
 
 
-def _decode_pnm16(data: bytes, name: str) -> tuple[np.ndarray, int, dict[str, Any]]:
-    width, height, _, _ = _pnm16.header(data)
-    _check_size(name, width, height)
+def _decode_pnm16(
+    file: BinaryIO, size: int, pnm: tuple[int, int, int, int], name: str, notes: list[str]
+) -> tuple[np.ndarray, int, dict[str, Any]]:
+    width, height, _, offset = pnm
+    _note(notes, _guard.check_pixels(name, width, height))
     meta = {"format": "PPM", "mode": "RGB", "bit_depth": 16}
     try:
-        pixels = _pnm16.decode(data)
+        pixels = _pnm16.decode(file.read(min(size, offset + 6 * width * height)))
     except ValueError as exc:  # see _decode_png16
         raise ImageFileError(f"{name}: {exc}") from exc
-    return pixels.astype(np.float32) / 257, 1, meta
+    return _scaled(pixels), 1, meta
 
 
-def _decode_pillow(data: bytes, name: str) -> tuple[np.ndarray, int, dict[str, Any]]:
-    image = Image.open(io.BytesIO(data))
-    bits = _bit_depth(image, data)
+def _scaled(pixels: np.ndarray) -> np.ndarray:
+    """uint16 to float32 on the 0-255 scale, with one float32 copy."""
+    result = pixels.astype(np.float32)
+    del pixels
+    result /= 257
+    return result
+
+
+def _decode_pillow(
+    file: BinaryIO, head: bytes, name: str, notes: list[str]
+) -> tuple[np.ndarray, int, dict[str, Any]]:
+    try:
+        image = Image.open(file, formats=FORMATS)
+    except Image.UnidentifiedImageError:
+        raise ImageFileError(_unrecognised(name, head)) from None
+    _note(notes, _guard.check_pixels(name, *image.size))
+    bits = _bit_depth(image, head)
     meta = {"format": image.format, "mode": image.mode, "bit_depth": bits}
     if image.format == "TIFF" and _tiff16.applies(image):
-        pixels = _tiff16.decode(image, data).astype(np.float32) / 257
+        pixels = _scaled(_tiff16.decode(image, file))
     else:
         image.load()
-        pixels = _pillow_pixels(image, name, bits)
+        pixels = _pillow_pixels(image, name, bits, notes)
     try:
         orientation = image.getexif().get(_ORIENTATION, 1)
     except Exception:  # see _decode_png16
@@ -260,10 +244,30 @@ def _decode_pillow(data: bytes, name: str) -> tuple[np.ndarray, int, dict[str, A
     return pixels, orientation, meta
 
 
-def _bit_depth(image: Image.Image, data: bytes) -> int:
+def _unrecognised(name: str, head: bytes) -> str:
+    """The refusal, naming the format when Pillow knows it (EPS, PSD, ...)."""
+    Image.init()  # registers every plugin; their checks only compare the first bytes
+    known = [*FORMATS, *(f for f in Image.OPEN if f not in FORMATS)]
+    for fmt in known:
+        accept = Image.OPEN[fmt][1]
+        try:  # as Image.open judges: a text means "recognised but not supported here"
+            verdict = accept(head[:16]) if accept is not None else False
+            found = bool(verdict) and not isinstance(verdict, str)
+        except Exception:  # a plugin's check that cannot judge these bytes
+            found = False
+        if found and fmt in FORMATS:
+            return f"{name}: truncated or corrupt {fmt} data (its header cannot be read)"
+        if found:
+            return f"{name}: not a recognised image ({fmt} data; imgfilter reads {READS})"
+    return (
+        f"{name}: not a recognised image (unknown format or not an image; imgfilter reads {READS})"
+    )
+
+
+def _bit_depth(image: Image.Image, head: bytes) -> int:
     """Bits per sample as stored in the file."""
-    if image.format == "PNG" and data.startswith(_png16.SIGNATURE):
-        return data[24]
+    if image.format == "PNG" and head.startswith(_png16.SIGNATURE):
+        return head[24]
     if image.format == "TIFF":
         bits = image.tag_v2.get(258, 1)
         return int(bits[0] if isinstance(bits, tuple) else bits)
@@ -274,11 +278,17 @@ def _bit_depth(image: Image.Image, data: bytes) -> int:
     return {"1": 1, "I": 32, "F": 32}.get(image.mode, 8)
 
 
-def _pillow_pixels(image: Image.Image, name: str, bits: int) -> np.ndarray:
-    """Pixels of a loaded Pillow image in the image model (gray/LA/RGB/RGBA, 0-255 scale)."""
+def _pillow_pixels(
+    image: Image.Image, name: str, bits: int, notes: list[str] | None = None
+) -> np.ndarray:
+    """Pixels of a loaded Pillow image in the image model (gray/LA/RGB/RGBA, 0-255 scale).
+
+    A warning for ``name`` (8-bit precision of deeper colour) is added to ``notes``.
+    """
+    notes = [] if notes is None else notes
     mode, keyed = image.mode, "transparency" in image.info
     if bits > 8 and mode in ("LA", "RGB", "RGBA", "CMYK"):
-        warnings.warn(f"{name}: {bits}-bit {mode} data read at 8-bit precision", stacklevel=5)
+        notes.append(f"{name}: {bits}-bit {mode} data read at 8-bit precision")
     if mode in ("P", "PA"):
         alpha = mode == "PA" or keyed
         pixels = np.asarray(image.convert("RGBA" if alpha else "RGB"))

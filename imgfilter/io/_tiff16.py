@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import struct
 import sys
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -48,12 +49,20 @@ def _low_byte_tile(tile):
     return (tile[0], tile[1], tile[2], args)
 
 
-def decode(image: Image.Image, data: bytes) -> np.ndarray:
-    """Decode an opened 16-bit RGB(A) TIFF (``applies(image)``) to uint16 (H, W, C)."""
-    high = np.asarray(image).astype(np.uint16)
-    again = Image.open(io.BytesIO(data))
+def decode(image: Image.Image, data: bytes | BinaryIO) -> np.ndarray:
+    """Decode an opened 16-bit RGB(A) TIFF (``applies(image)``) to uint16 (H, W, C).
+
+    ``data`` is the file's bytes, or the seekable binary file ``image`` was opened from.
+    """
+    pixels = np.asarray(image).astype(np.uint16)
+    pixels <<= 8  # in place: the result is the only full-size uint16 array
+    if isinstance(data, bytes):
+        data = io.BytesIO(data)
+    data.seek(0)
+    again = Image.open(data, formats=["TIFF"])
     again.tile = [_low_byte_tile(tile) for tile in again.tile]
-    return high << 8 | np.asarray(again)
+    pixels |= np.asarray(again)
+    return pixels
 
 
 def encode(pixels: np.ndarray) -> bytes:
