@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imgfilter import _compute
-from imgfilter._checks import choice, integer, number, pair, shape_tuple, size_text
+from imgfilter._checks import choice, integer, number, pair, shape_tuple, shown, size_text
 from imgfilter._compute import in_bands as in_bands  # Canny and denoising band with it
 from imgfilter.choices import BORDER_HINTS, BORDERS, PADDING_WORDS, STRATEGIES
 from imgfilter.kernels import Kernel, KernelBank, as_kernel, separable_factors
@@ -116,7 +116,7 @@ def resolve_padding(padding, kernel_shape: Sequence[int], dilation=(1, 1)) -> Pa
         if len(padding) not in (2, 4):
             raise ValueError(
                 "padding must be 'valid', 'same', an integer, (py, px) or "
-                f"(top, bottom, left, right); got {padding!r}"
+                f"(top, bottom, left, right); got {shown(padding)}"
             )
         values = [_pad_amount(f"padding[{i}]", v) for i, v in enumerate(padding)]
         if len(values) == 2:
@@ -128,7 +128,9 @@ def resolve_padding(padding, kernel_shape: Sequence[int], dilation=(1, 1)) -> Pa
 
 def _pad_amount(name: str, value) -> int:
     if isinstance(value, str):
-        raise ValueError(f"{name} must be 'valid', 'same' or a number of pixels; got {value!r}")
+        raise ValueError(
+            f"{name} must be 'valid', 'same' or a number of pixels; got {shown(value)}"
+        )
     value = integer(name, value)
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")

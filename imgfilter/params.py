@@ -33,6 +33,7 @@ from types import MappingProxyType
 from typing import Any
 
 from imgfilter import _checks
+from imgfilter._checks import shown
 from imgfilter.choices import PADDING_WORDS
 
 # Static limits: far beyond what any real use asks (OpenCV's and scipy's kernels, CNN
@@ -122,7 +123,7 @@ class Param:
                 raise
             words = ", ".join(self.words)
             raise ValueError(
-                f"{name} must be one of {words} or {_WORDS[self.kind]}; got {_checks.shown(value)}"
+                f"{name} must be one of {words} or {_WORDS[self.kind]}; got {shown(value)}"
             ) from None
 
     def describe(self) -> str:
@@ -163,7 +164,7 @@ def _parse(name: str, value: Any, parse: Callable[[str], Any]) -> Any:
         return parse(value)
     except ValueError:
         kind = "an integer" if parse is int else "a number"
-        raise ValueError(f"{name} must be {kind}, got {_checks.shown(value)}") from None
+        raise ValueError(f"{name} must be {kind}, got {shown(value)}") from None
 
 
 def _bounded(param: Param, name: str, value: float) -> float:
@@ -175,19 +176,19 @@ def _bounded(param: Param, name: str, value: float) -> float:
         return value
     if low is not None:
         if param.low_open and value <= low:
-            raise ValueError(f"{name} must be > {low:g}, got {_checks.shown(value)}")
+            raise ValueError(f"{name} must be > {low:g}, got {shown(value)}")
         if not param.low_open and value < low:
-            raise ValueError(f"{name} must be >= {low:g}, got {_checks.shown(value)}")
+            raise ValueError(f"{name} must be >= {low:g}, got {shown(value)}")
     if high is not None and value > high:
         why = f" ({param.why})" if param.why else ""
-        raise ValueError(f"{name} must be <= {high:g}{why}, got {_checks.shown(value)}")
+        raise ValueError(f"{name} must be <= {high:g}{why}, got {shown(value)}")
     return value
 
 
 def _to_float(param: Param, name: str, value: Any) -> float:
     value = _parse(name, value, float)
-    if isinstance(value, int) and not isinstance(value, bool):
-        _bounded(param, name, value)  # exactly, before a huge one overflows a float
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e308:
+        _bounded(param, name, value)  # before it overflows a float
     value = _checks.number(name, value)
     _bounded(param, name, value)
     if param.choices:
@@ -200,10 +201,10 @@ def _to_int(param: Param, name: str, value: Any) -> int:
     _bounded(param, name, value)
     if param.choices and value not in param.choices:
         options = ", ".join(map(str, param.choices))
-        raise ValueError(f"{name} must be one of {options}; got {_checks.shown(value)}")
+        raise ValueError(f"{name} must be one of {options}; got {shown(value)}")
     if param.odd and value % 2 == 0:
         raise ValueError(
-            f"{name} must be odd (an even window has no centre pixel), got {_checks.shown(value)}"
+            f"{name} must be odd (an even window has no centre pixel), got {shown(value)}"
         )
     return value
 
@@ -213,7 +214,7 @@ def _to_bool(param: Param, name: str, value: Any) -> bool:
         return value
     if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
         return value.lower() in _TRUE
-    raise ValueError(f"{name} must be true or false, got {_checks.shown(value)}")
+    raise ValueError(f"{name} must be true or false, got {shown(value)}")
 
 
 def _to_choice(param: Param, name: str, value: Any) -> str:
@@ -224,7 +225,7 @@ def _to_choice(param: Param, name: str, value: Any) -> str:
 
 def _to_text(param: Param, name: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty text, got {_checks.shown(value)}")
+        raise ValueError(f"{name} must be a non-empty text, got {shown(value)}")
     return value
 
 
@@ -250,8 +251,8 @@ def _items(param: Param, name: str, value: Any, counts: tuple[int, ...], what: s
 
 def _shown(value: Any) -> str:
     if isinstance(value, (list, tuple)) and len(value) <= 4:
-        return _checks.shown(",".join(_checks.shown(v).strip("'") for v in value))
-    return _checks.shown(value)
+        return shown(",".join(shown(v).strip("'") for v in value))
+    return shown(value)
 
 
 _PAIR = "a single value or a pair y,x"
@@ -331,7 +332,7 @@ def value_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(map(value_text, value))
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
-        return _checks.shown(value)
+        return shown(value)
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
@@ -353,12 +354,12 @@ def parse_assignments(items: list[str] | tuple[str, ...], where: str) -> dict[st
         key, eq, text = piece.partition("=")
         if not eq:
             if last is None or not piece:
-                raise ValueError(f"parameters must read key=value, got {piece!r} in {where}")
+                raise ValueError(f"parameters must read key=value, got {shown(piece)} in {where}")
             values[last] += "," + piece
             continue
         key = key.strip()
         if not key or not text.strip():
-            raise ValueError(f"parameters must read key=value, got {piece!r} in {where}")
+            raise ValueError(f"parameters must read key=value, got {shown(piece)} in {where}")
         if key.replace("_", "-") in (k.replace("_", "-") for k in values):
             raise ValueError(f"{key} is given twice in {where}")
         values[key] = text.strip()

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from imgfilter import _checks
-from imgfilter._checks import image_array, size_text
+from imgfilter._checks import image_array, shown, size_text
 from imgfilter.operation import Operation
 from imgfilter.params import value_text
 from imgfilter.registry import get_operation
@@ -55,7 +55,7 @@ class Step:
 
     @property
     def label(self) -> str:
-        return f"step {self.index} {self.text!r}"
+        return f"step {self.index} {shown(self.text)}"
 
     @property
     def mapping(self) -> str | None:
@@ -76,7 +76,7 @@ def make_step(
         op = get_operation(name)
         params = op.validate(values)
     except (ValueError, TypeError) as error:
-        raise PipelineError(f"step {index} {text!r}: {error}") from None
+        raise PipelineError(f"step {index} {shown(text)}: {error}") from None
     return Step(op, params, text, index)
 
 
@@ -118,7 +118,7 @@ class Pipeline:
             return cls._from_text(source)
         if isinstance(source, Sequence):
             return cls._from_list(source, "pipeline")
-        raise TypeError(f"pipeline must be text, a path or a list of steps, got {source!r}")
+        raise TypeError(f"pipeline must be text, a path or a list of steps, got {shown(source)}")
 
     @classmethod
     def _from_text(cls, text: str) -> Pipeline:
@@ -128,7 +128,7 @@ class Pipeline:
         try:
             tokens = list(lexer)
         except ValueError as error:
-            raise PipelineError(f"pipeline {text!r}: unbalanced quotes ({error})") from None
+            raise PipelineError(f"pipeline {shown(text)}: unbalanced quotes ({error})") from None
         groups: list[list[str]] = [[]]
         for token in tokens:
             if set(token) == {"|"}:
@@ -139,7 +139,7 @@ class Pipeline:
         for index, words in enumerate(groups, start=1):
             if not words:
                 where = "is empty" if text.strip() else "is empty: the pipeline has no steps"
-                raise PipelineError(f"step {index} {where} (in {text!r})")
+                raise PipelineError(f"step {index} {where} (in {shown(text)})")
             steps.append(_step_from_words(words, index))
         return cls(steps)
 
@@ -157,7 +157,7 @@ class Pipeline:
             unknown = set(data) - {"steps", "name", "description"}
             if unknown:
                 raise PipelineError(
-                    f"{path}: unknown key {sorted(unknown)[0]!r}; a pipeline file holds"
+                    f"{path}: unknown key {shown(sorted(unknown)[0])}; a pipeline file holds"
                     ' {"steps": [{"op": ..., ...}, ...]}'
                 )
             data = data.get("steps")
@@ -180,8 +180,7 @@ class Pipeline:
         for index, item in enumerate(items, start=1):
             if not isinstance(item, Mapping) or not isinstance(item.get("op"), str):
                 raise PipelineError(
-                    f'{origin}: step {index} must be an object with an "op" name,'
-                    f" got {_checks.shown(item)}"
+                    f'{origin}: step {index} must be an object with an "op" name, got {shown(item)}'
                 )
             values = {k: v for k, v in item.items() if k != "op"}
             text = " ".join([item["op"], *(f"{k}={value_text(v)}" for k, v in values.items())])
@@ -316,14 +315,14 @@ def _step_from_words(words: list[str], index: int) -> Step:
     name, *pairs = words
     text = shlex.join(words)
     if "=" in name:
-        raise PipelineError(f"step {index} {text!r}: a step starts with an operation name")
+        raise PipelineError(f"step {index} {shown(text)}: a step starts with an operation name")
     values: dict[str, str] = {}
     for word in pairs:
         key, eq, value = word.partition("=")
         if not eq:
-            problem = f"expected key=value, got {word!r}"
+            problem = f"expected key=value, got {shown(word)}"
         elif not key:
-            problem = f"parameter name missing in {word!r}"
+            problem = f"parameter name missing in {shown(word)}"
         elif not value:
             problem = f"{key}= has no value"
         elif key.replace("_", "-") in (k.replace("_", "-") for k in values):
@@ -331,7 +330,7 @@ def _step_from_words(words: list[str], index: int) -> Step:
         else:
             values[key] = value
             continue
-        raise PipelineError(f"step {index} {text!r}: {problem}")
+        raise PipelineError(f"step {index} {shown(text)}: {problem}")
     return make_step(name, values, text, index)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from imgfilter import _checks
+from imgfilter._checks import shown
 from imgfilter.kernels._json import load_kernel, parse_kernel
 from imgfilter.kernels._kernel import (
     MAX_KERNEL_SIDE,
@@ -59,7 +60,7 @@ def as_kernel(value: Any, name: str = "kernel") -> Kernel | KernelBank:
         return get_kernel(value)
     if isinstance(value, str):
         if not value.strip():
-            raise ValueError(f"{name} must be a kernel name or a .json path, got {value!r}")
+            raise ValueError(f"{name} must be a kernel name or a .json path, got {shown(value)}")
         return resolve_kernel(value)
     if (
         isinstance(value, (list, tuple))
@@ -146,7 +147,7 @@ class CatalogEntry:
                 )
             hint = _checks.did_you_mean(key, self.params)
             raise ValueError(
-                f"kernel {self.name!r} has no parameter {key!r}{hint}; "
+                f"kernel {shown(self.name)} has no parameter {shown(key)}{hint}; "
                 f"its parameters: {', '.join(self.params)}"
             )
         for key in self.params:
@@ -156,8 +157,8 @@ class CatalogEntry:
         label = self.name
         if given:
             values = self.builder.check_arguments(given)
-            shown = (f"{k}={_param_text(v)}" for k, v in values.items() if v is not None)
-            label += "(" + ", ".join(shown) + ")"
+            texts = (f"{k}={_param_text(v)}" for k, v in values.items() if v is not None)
+            label += "(" + ", ".join(texts) + ")"
         return self.builder(label, **given)
 
 
@@ -227,7 +228,8 @@ def _build_gaussian(label: str, sigma: Any = None, size: Any = None) -> Kernel:
 def _build_dilated(label: str, base: Kernel | KernelBank, rate: tuple[int, int] = 2):
     kernels = base.kernels if isinstance(base, KernelBank) else (base,)
     kh, kw = kernels[0].shape[:2]
-    _check_side(f"{base.name} at rate {rate}", (rate[0] * (kh - 1) + 1, rate[1] * (kw - 1) + 1))
+    side = (rate[0] * (kh - 1) + 1, rate[1] * (kw - 1) + 1)
+    _check_side(f"kernel {base.name} at rate {_checks.size_text(rate)}", side)
     dilated = tuple(
         Kernel(
             label if len(kernels) == 1 else f"{label}[{i}]",
@@ -370,7 +372,7 @@ def _unknown_name(name: str) -> ValueError:
             names += [p.stem for p in folder.glob("*.json")]
     hint = _checks.did_you_mean(_canonical(name), names, n=3)
     return ValueError(
-        f"unknown kernel {name!r}{hint}; run `imgfilter kernels list` to see the built-in "
+        f"unknown kernel {shown(name)}{hint}; run `imgfilter kernels list` to see the built-in "
         "kernels, or give a path to a .json file"
     )
 
@@ -378,7 +380,7 @@ def _unknown_name(name: str) -> ValueError:
 def catalog_entry(name: str) -> CatalogEntry:
     """Return the built-in entry called ``name`` (case and ``_``/``-`` do not matter)."""
     if not isinstance(name, str):
-        raise TypeError(f"kernel name must be a string, got {name!r}")
+        raise TypeError(f"kernel name must be a string, got {shown(name)}")
     entry = _entries().get(_canonical(name))
     if entry is None:
         raise _unknown_name(name)
@@ -410,7 +412,7 @@ def get_kernel(name: str | os.PathLike, **params: Any) -> Kernel | KernelBank:
     if isinstance(name, os.PathLike):
         name = os.fspath(name)
     if not isinstance(name, str) or not name.strip():
-        raise TypeError(f"kernel name must be a non-empty string or a path, got {name!r}")
+        raise TypeError(f"kernel name must be a non-empty string or a path, got {shown(name)}")
     entry = _entries().get(_canonical(name))
     if entry is not None:
         return entry.build(**params)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from imgfilter import _checks
-from imgfilter._checks import size_text
+from imgfilter._checks import shown, size_text
 from imgfilter.kernels._kernel import (
     MAX_KERNEL_SIDE,
     Kernel,
@@ -35,11 +35,11 @@ class _Fault(Exception):
 
 def _json_text(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
-        return _checks.shown(value)
+        return shown(value)
     try:
         return json.dumps(value, allow_nan=True)[:40]
     except (TypeError, ValueError, RecursionError):
-        return _checks.shown(value)[:40]
+        return shown(value)[:40]
 
 
 def _json_kind(value: Any) -> str:
@@ -51,7 +51,7 @@ def _json_kind(value: Any) -> str:
 
 def _unknown_key(key: str, allowed: tuple[str, ...]) -> _Fault:
     hint = _checks.did_you_mean(key, allowed)
-    return _Fault(f"unknown key {key!r}{hint}; allowed keys: {', '.join(allowed)}")
+    return _Fault(f"unknown key {shown(key)}{hint}; allowed keys: {', '.join(allowed)}")
 
 
 def load_kernel(path: str | os.PathLike) -> Kernel | KernelBank:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from imgfilter import _checks
-from imgfilter._checks import size_text
+from imgfilter._checks import shown, size_text
 from imgfilter.params import MAX_WINDOW
 
 MAX_KERNEL_SIDE = MAX_WINDOW
@@ -119,12 +119,12 @@ class Kernel:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            raise TypeError(f"kernel name must be a non-empty string, got {self.name!r}")
+            raise TypeError(f"kernel name must be a non-empty string, got {shown(self.name)}")
         for attribute in ("description", "source"):
             value = getattr(self, attribute)
             if not isinstance(value, str):
-                raise TypeError(f"kernel {attribute} must be a string, got {value!r}")
-        matrix = as_kernel_matrix(self.matrix, f"kernel {self.name!r}")
+                raise TypeError(f"kernel {attribute} must be a string, got {shown(value)}")
+        matrix = as_kernel_matrix(self.matrix, f"kernel {shown(self.name)}")
         matrix.setflags(write=False)
         object.__setattr__(self, "matrix", matrix)
 
@@ -265,7 +265,9 @@ class KernelBank:
             raise ValueError(f"kernel bank {self.name!r} is empty: it needs at least one kernel")
         for i, kernel in enumerate(kernels):
             if not isinstance(kernel, Kernel):
-                raise TypeError(f"kernel bank {self.name!r}: item {i} is not a Kernel: {kernel!r}")
+                raise TypeError(
+                    f"kernel bank {shown(self.name)}: item {i} is not a Kernel: {shown(kernel)}"
+                )
             if kernel.shape != kernels[0].shape:
                 raise ValueError(
                     f"kernel bank {self.name!r}: kernel {i} is {size_text(kernel.shape)} but "

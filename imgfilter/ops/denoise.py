@@ -12,7 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from imgfilter import engine
-from imgfilter._checks import size_text
+from imgfilter._checks import shown, size_text
 from imgfilter.choices import DENOISE_METHODS
 from imgfilter.engine import BORDER
 from imgfilter.ops import filters
@@ -69,7 +69,7 @@ MEDIAN_PARTITION_VALUES = 1 << 22
 def _check_method_params(arguments: dict) -> None:
     method = arguments["method"]
     extra = [
-        f"{k}={arguments[k]!r}"
+        f"{k}={shown(arguments[k])}"
         for k in ("size", "sigma", "sigma_range", "h", "patch", "search")
         if arguments[k] is not None and k not in METHOD_PARAMS[method]
     ]

@@ -153,7 +153,7 @@ def grayscale(image) -> np.ndarray:
     if image.ndim == 2:
         return image
     if image.shape[2] not in (1, 2, 3, 4):
-        raise ValueError(f"grayscale needs 1-4 channels, got shape {image.shape}")
+        raise ValueError(f"image needs 1-4 channels for grayscale, got shape {image.shape}")
     if image.shape[2] <= 2:
         return image[..., 0].copy()
     r, g, b = (image[..., c] for c in range(3))
