@@ -80,8 +80,9 @@ class _Group(click.Group):
             _silence_stdout()
             raise click.exceptions.Exit(BROKEN_PIPE) from None
         except KeyboardInterrupt as interrupt:
-            _run.discard_temporaries()
-            click.echo("imgfilter: interrupted", err=True)
+            with _run.winding_down():
+                _run.discard_temporaries()
+                _run.say_interrupted(interrupt)
             raise click.exceptions.Exit(_run.exit_code(interrupt)) from None
 
     def main(
@@ -89,6 +90,7 @@ class _Group(click.Group):
     ) -> Any:
         extra.pop("standalone_mode", None)
         DEBUG["on"] = QUIET["on"] = False
+        _run.PROGRAM["on"] = args is None  # the console script and python -m pass no args
         safe_streams()
         try:
             with _run.signals_as_exceptions(), routed_warnings():

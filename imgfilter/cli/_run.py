@@ -28,6 +28,8 @@ import click
 from imgfilter.cli._report import DEBUG, collect_warnings, error, print_traceback, warning
 from imgfilter.cli._tasks import STDIO, Task, target_format
 
+PROGRAM = {"on": False}  # running as the imgfilter program (not called by a test or a script)
+
 
 class Interrupted(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised in the main thread as Ctrl-C raises KeyboardInterrupt."""
@@ -185,7 +187,7 @@ def run_tasks(job: Job, tasks: Sequence[Task], jobs: int, *, quiet: bool, batch:
     """Run every task (on ``jobs`` threads), report each in order; the exit code."""
     tally = _Tally(len(tasks))
     futures: list[Future] = []
-    done = 0
+    done, before = 0, None
     pool = ThreadPoolExecutor(jobs, thread_name_prefix="imgfilter-file") if jobs > 1 else None
     show_bar = batch and not quiet and _is_terminal(sys.stderr)
     try:
@@ -194,6 +196,7 @@ def run_tasks(job: Job, tasks: Sequence[Task], jobs: int, *, quiet: bool, batch:
         ) as bar:
             if pool is None:
                 for task in tasks:
+                    before = _identity(task.target)
                     tally.add(job(task))
                     done += 1
                     bar.update(1)
@@ -205,11 +208,14 @@ def run_tasks(job: Job, tasks: Sequence[Task], jobs: int, *, quiet: bool, batch:
                     bar.update(1)
     except KeyboardInterrupt as interrupt:
         job.stop.set()
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-        _finish(futures[done:], tally)
-        discard_temporaries()
-        _say_interrupted(interrupt, tally)
+        if pool is None and done < len(tasks) and _identity(tasks[done].target) != before:
+            tally.written += 1  # the signal came after the file was in place
+        with _second_signal_leaves(tally):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+            _finish(futures[done:], tally)
+            discard_temporaries()
+            say_interrupted(interrupt, tally)
         raise click.exceptions.Exit(exit_code(interrupt)) from None
     finally:
         if pool is not None:
@@ -221,22 +227,62 @@ def run_tasks(job: Job, tasks: Sequence[Task], jobs: int, *, quiet: bool, batch:
 
 def _finish(futures: Sequence[Future], tally: _Tally) -> None:
     """Let the running files stop (they do before writing), and count what they wrote."""
-    try:
-        wait_for(futures)
-    except KeyboardInterrupt as again:  # a second signal: leave the running files now
-        discard_temporaries(stop=True)
-        _say_interrupted(again, tally)
-        sys.stderr.flush()
-        os._exit(exit_code(again))
+    # A future cancelled before it ran is never "done" for wait(): wait for the others.
+    running = [future for future in futures if not future.cancel()]
+    wait_for(running)
     for future in futures:
         if not future.cancelled() and future.exception() is None:
             tally.add(future.result())
 
 
-def _say_interrupted(interrupt: BaseException, tally: _Tally) -> None:
+@contextmanager
+def _second_signal_leaves(tally: _Tally | None) -> Iterator[None]:
+    """While a batch winds down, another SIGINT or SIGTERM leaves at once, cleanly."""
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGINT, signal.SIGTERM):
+            previous[number] = signal.signal(number, lambda signum, frame: _leave(signum, tally))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            # The program is about to exit: a late signal must not kill it mid-exit.
+            signal.signal(number, signal.SIG_IGN if PROGRAM["on"] else handler)
+
+
+def _leave(signum: int, tally: _Tally | None) -> None:
+    """Exit now with 128 + ``signum``, leaving no temporary file (threads are abandoned)."""
+    discard_temporaries(stop=True)
+    try:
+        say_interrupted(Interrupted(signum), tally)
+        sys.stderr.flush()
+    except (OSError, RuntimeError, ValueError):
+        pass
+    os._exit(128 + signum)
+
+
+def say_interrupted(interrupt: BaseException, tally: _Tally | None = None) -> None:
+    """The one line after a signal: what was written, if a batch was running."""
     if not isinstance(interrupt, Interrupted) and _is_terminal(sys.stderr):
         click.echo(err=True)  # past the terminal's ^C
-    click.echo(tally.line(interrupted=True), err=True)
+    click.echo("imgfilter: interrupted" if tally is None else tally.line(True), err=True)
+
+
+@contextmanager
+def winding_down() -> Iterator[None]:
+    """After a signal outside a batch: clean up; another signal leaves at once."""
+    with _second_signal_leaves(None):
+        yield
+
+
+def _identity(path) -> tuple[int, ...] | None:
+    """Which file ``path`` is now (inode, time, size), to tell whether a write landed."""
+    try:
+        info = os.stat(path) if path != STDIO else None
+    except OSError:
+        return None
+    return None if info is None else (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
 
 
 def _is_terminal(stream) -> bool:

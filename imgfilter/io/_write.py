@@ -225,7 +225,7 @@ def _write_bytes(make: Callable[[], bytes]) -> Callable[[Any], None]:
 _UNNAMED = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
 _DESCRIPTOR_PATH = re.compile(r"/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/(\d+)")
 _STREAMS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # re-entered by a signal handler that cleans up
 _TEMPORARIES: set[str] = set()  # named temporary files that exist now
 _STOPPED = {"on": False}
 
@@ -399,16 +399,18 @@ def _claim_name(
     base = os.path.basename(target)[:200]  # room for the suffix within the 255-byte limit
     for _ in range(100):
         temp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
-        with _LOCK:  # created and registered as one step, so a clean-up never misses it
+        with _LOCK:  # registered before it exists, so a clean-up after a signal never misses it
             if _STOPPED["on"]:
                 raise ImageFileError(f"{path}: not written: imgfilter is stopping")
+            _TEMPORARIES.add(temp)
             try:
                 made = create(temp)
             except FileExistsError:
+                _TEMPORARIES.discard(temp)
                 continue
             except OSError as exc:
+                _TEMPORARIES.discard(temp)
                 raise _create_error(path, folder, exc) from None
-            _TEMPORARIES.add(temp)
         return temp, made
     raise ImageFileError(f"{path}: cannot create a temporary file in {folder}")
 
