@@ -20,7 +20,13 @@ from PIL import Image
 import imgfilter as imf
 from imgfilter import _checks, engine, params
 from imgfilter.formats import check_output
-from imgfilter.kernels import MAX_KERNEL_SIDE, gaussian_1d, get_kernel, load_kernel
+from imgfilter.kernels import (
+    MAX_KERNEL_SIDE,
+    gaussian_1d,
+    get_kernel,
+    load_kernel,
+    parse_kernel,
+)
 from imgfilter.ops.denoise import bilateral, bilateral_size, nl_means
 from imgfilter.pipeline import Pipeline, PipelineError
 from imgfilter.registry import get_operation
@@ -107,14 +113,14 @@ DANGEROUS = {
     ),
     "nlm search 2001": (
         'imf.denoise(np.ones((8, 8)), "nlm", search=2001)',
-        r"ValueError: search must be <= 101 \(a search window side",
+        r"ValueError: search must be <= 51 \(a search window side",
     ),
     "nlm patch 2001": (
         'imf.denoise(np.ones((8, 8)), "nlm", patch=2001)',
-        r"ValueError: patch must be <= 51 \(a patch side",
+        r"ValueError: patch must be <= 25 \(a patch side",
     ),
     "nlm at the limits (allowed)": (
-        "nl_means(np.ones((6, 6)), patch=51, search=101)",
+        "nl_means(np.ones((6, 6)), patch=25, search=51)",
         r"result \(6, 6\)",
     ),
 }
@@ -266,6 +272,14 @@ def test_a_deeply_nested_kernel_file_is_named(tmp_path):
     path.write_text(_nested(100))  # below Python's recursion limit, above ours
     with pytest.raises(ValueError, match=r"deep\.json: JSON nested deeper than 32 levels"):
         load_kernel(path)
+
+
+def test_deeply_nested_kernel_data_is_named():
+    deep: object = 1
+    for _ in range(100):
+        deep = [deep]
+    with pytest.raises(ValueError, match=r"^deep\.json: JSON nested deeper than 32 levels$"):
+        parse_kernel({"matrix": deep}, "deep.json")
 
 
 def test_a_deeply_nested_kernel_on_the_kernel_path_does_not_break_listing(tmp_path):

@@ -34,10 +34,12 @@ SEARCH = Param(
     "int",
     low=1,
     odd=True,
-    high=101,
+    high=51,
     why="a search window side; each pixel compares search² patches",
 )
-PATCH = Param("int", low=1, odd=True, high=51, why="a patch side; larger patches match nothing")
+PATCH = Param(
+    "int", low=1, odd=True, high=25, why="a patch side; each comparison sums patch² differences"
+)
 RANGE = Param(
     "float",
     low=0,
@@ -123,9 +125,10 @@ def denoise(
         most 101; default 2 * round(1.5 * sigma) + 1 with round half to even, as
         OpenCV's cvRound: sigma 3 gives 9). Smooths and keeps edges.
         ``nlm``: non-local means: the average of the pixels in a ``search`` ×
-        ``search`` window (default 11) weighted by exp(-d² / h²), d² the mean
-        squared difference of the ``patch`` × ``patch`` neighbourhoods (default 5)
-        and ``h`` the strength in 0-255 units (default 10, about the noise sigma).
+        ``search`` window (default 11, at most 51) weighted by exp(-d² / h²), d² the
+        mean squared difference of the ``patch`` × ``patch`` neighbourhoods (default 5,
+        at most 25) and ``h`` the strength in 0-255 units (default 10, about the
+        noise sigma).
     border : how pixels beyond the edge are filled (see ``engine``), default reflect
 
     Returns
