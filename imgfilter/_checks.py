@@ -265,7 +265,10 @@ def parse_json(text: str, source: str | os.PathLike) -> Any:
 
 
 def check_depth(data: Any, source: str) -> None:
-    """Refuse lists and dicts nested deeper than :data:`MAX_JSON_DEPTH` (no recursion)."""
+    """Refuse lists and dicts nested deeper than :data:`MAX_JSON_DEPTH` (no recursion).
+
+    >>> check_depth({"matrix": [[1, 2]]}, "k.json")  # 3 levels: fine
+    """
     level = [data]
     for depth in range(MAX_JSON_DEPTH + 1):
         containers = [value for value in level if isinstance(value, (list, tuple, dict))]

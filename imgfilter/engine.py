@@ -53,6 +53,8 @@ DILATION = Param(
 # BUDGET_MIN_BYTES (float32).
 BUDGET_FACTOR = 4
 BUDGET_MIN_BYTES = 1 << 30
+MAX_SPAN = 2 * MAX_PADDING + 1
+"""Widest dilated kernel, d·(k-1)+1 per axis: its 'same' padding stays within MAX_PADDING."""
 
 # Strategy thresholds, tuned with bench/run.py on 2 cores (see the README's
 # Performance section). Direct costs one multiply-add pass per non-zero tap over
@@ -239,6 +241,19 @@ def _output_size(image_shape, kernel_shape, pads, stride, dilation) -> tuple[int
     return tuple((p - e) // s + 1 for p, e, s in zip(padded, span, stride, strict=False))
 
 
+def _check_span(arguments: dict) -> None:
+    """A dilated kernel must fit the largest 'same' padding, whatever the image."""
+    kernel, (dy, dx) = arguments["kernel"], arguments["dilation"]
+    kh, kw = kernel.shape[:2]
+    span = (dy * (kh - 1) + 1, dx * (kw - 1) + 1)
+    if max(span) > MAX_SPAN:
+        raise ValueError(
+            f"kernel {size_text((kh, kw))} at dilation {size_text((dy, dx))} spans"
+            f" {size_text(span)} pixels, more than the limit of {MAX_SPAN} (its 'same'"
+            f" padding would exceed {MAX_PADDING} per side)"
+        )
+
+
 @takes(
     kernel=Param("kernel"),
     padding=PADDING,
@@ -248,6 +263,7 @@ def _output_size(image_shape, kernel_shape, pads, stride, dilation) -> tuple[int
     dilation=DILATION,
     flip=Param("bool"),
     strategy=Param("choice", choices=STRATEGIES),
+    also=_check_span,
 )
 def convolve(
     image,

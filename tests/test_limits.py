@@ -88,11 +88,21 @@ DANGEROUS = {
         'imf.convolve(np.ones((8, 8)), "box", dilation=100000000)',
         r"ValueError: dilation must be <= 1024 \(a gap between taps",
     ),
-    "convolve dilation far beyond the image (budget)": (
+    "convolve dilation far beyond any padding": (
         'imf.convolve(np.ones((8, 8)), "box:size=1024", dilation=1024)',
-        r"ValueError: the padded image would be 1047560×1047560 .* from a 8×8 image, above the"
-        r" limit of 1\.0 GiB .*: padding \(523776, 523776, 523776, 523776\) for a kernel"
-        r" 1024×1024 at dilation 1024×1024",
+        r"ValueError: kernel 1024×1024 at dilation 1024×1024 spans 1047553×1047553 pixels, more"
+        r" than the limit of 8193 \(its 'same' padding would exceed 4096 per side\)",
+    ),
+    "convolve padding far beyond the image (budget)": (
+        'imf.convolve(np.ones((2, 2, 4)), "box", padding=4096)',
+        r"ValueError: the padded image would be 8194×8194×4 \(1\.0 GiB as float32\) from a"
+        r" 2×2×4 image, above the limit of 1\.0 GiB .*: padding \(4096, 4096, 4096, 4096\) for"
+        r" a kernel 3×3",
+    ),
+    "convolve bank output far beyond the image (budget)": (
+        'imf.convolve(np.ones((1, 1)), ["box"] * 5, padding=4096)',
+        r"ValueError: the output would be 8191×8191×5 \(1\.2 GiB as float32\) from a 1×1 image,"
+        r" above the limit of 1\.0 GiB .* \(5 kernels\)",
     ),
     "convolve stride 10**400": (
         'imf.convolve(np.ones((8, 8)), "box", stride=10**400)',
@@ -176,6 +186,7 @@ def test_one_number_neither_hangs_nor_exhausts_memory(dangerous_outcomes, case):
         (["gaussian", "--size", "100000000"], "size must be <= 1024"),
         (["gaussian", "--sigma", "1e9"], "sigma must be <= 1000"),
         (["convolve", "--kernel", "box", "--dilation", "100000000"], "dilation must be <= 1024"),
+        (["convolve", "--kernel", "box:size=1024", "--dilation", "9"], "spans 9208×9208 pixels"),
         (["denoise", "--method", "median", "--size", "1025"], "size must be <= 1024"),
         (["denoise", "--method", "median", "--size", "4"], "size must be odd"),
         (["denoise", "--method", "bilateral", "--size", "6"], "size must be odd"),
