@@ -21,9 +21,11 @@ previous ``showwarning`` when that thread is not decoding.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import re
 import threading
 import warnings
+from pathlib import Path
 
 from PIL import Image
 
@@ -32,13 +34,14 @@ from imgfilter.io import _guard
 
 _lock = threading.Lock()
 _local = threading.local()
-_router: dict[str, object] = {"users": 0, "previous": None}
+_router: dict[str, object] = {"users": 0, "previous": None, "libtiff quiet": False}
 _PILLOW_SIZE = re.compile(r"\((\d+) pixels\)")
 
 
 @contextlib.contextmanager
 def decoding(name: str):
     """Collect the warnings of one decode (a list of one-line texts) and contain its errors."""
+    _guard.max_pixels()  # a bad IMGFILTER_MAX_PIXELS is the caller's ValueError, not the file's
     notes: list[str] = []
     caught: list[warnings.WarningMessage] = []
     outer = getattr(_local, "caught", None)
@@ -83,7 +86,37 @@ def problem(name: str, exc: BaseException) -> str:
         return f"{name}: corrupt image header (a size or offset out of range: {what})"
     if isinstance(exc, RecursionError):
         return f"{name}: corrupt image data (structures nested too deeply)"
+    if isinstance(exc, Warning):  # a warnings filter set to "error"
+        return f"{name}: {what}"
     return f"{name}: truncated or corrupt image data ({what})"
+
+
+def quiet_libtiff() -> None:
+    """Stop libtiff printing its errors on stderr; Pillow raises them as exceptions anyway.
+
+    libtiff writes them itself (no Python warning to catch), for the whole process, so
+    its error handler is unset once, in whichever copy of libtiff Pillow loaded.
+    """
+    with _lock:
+        if _router["libtiff quiet"]:
+            return
+        _router["libtiff quiet"] = True
+    for path in _libtiff_files():
+        try:
+            ctypes.CDLL(path).TIFFSetErrorHandler(None)
+        except (OSError, AttributeError):  # not the library it seemed to be
+            pass
+
+
+def _libtiff_files() -> list[str]:
+    try:
+        with open("/proc/self/maps") as maps:  # Linux: the libraries this process loaded
+            fields = [line.split(None, 5) for line in maps]
+        return sorted({f[5].strip() for f in fields if len(f) == 6 and "/libtiff" in f[5]})
+    except OSError:  # elsewhere: the copy a Pillow wheel ships, if any
+        folder = Path(Image.__file__).parent
+        found = [*folder.glob(".dylibs/libtiff*"), *folder.parent.glob("pillow.libs/libtiff*")]
+        return [str(path) for path in found]
 
 
 def _start_routing() -> None:

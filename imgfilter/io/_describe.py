@@ -83,18 +83,22 @@ class Stats:
     def add(self, values: np.ndarray, first: int = 0) -> None:
         """Add ``values`` of shape (n, k): k channels from ``first`` on."""
         rows = np.ascontiguousarray(values.T)  # one contiguous row per channel: fast reductions
-        for channel, row in enumerate(rows, start=first):
-            low = row.min()
-            if np.isnan(low):  # the slower NaN-aware path, only for pieces holding NaN
-                low, high = np.fmin.reduce(row), np.fmax.reduce(row)
-                total = np.nansum(row, dtype=np.float64)
-                count = len(row) - np.count_nonzero(np.isnan(row))
-            else:
-                high, total, count = row.max(), row.sum(dtype=np.float64), len(row)
-            self.low[channel] = np.fmin(self.low[channel], low)
-            self.high[channel] = np.fmax(self.high[channel], high)
-            self.total[channel] += total
-            self.count[channel] += count
+        with np.errstate(all="ignore"):  # inf - inf is NaN, as it should be; no warning
+            for channel, row in enumerate(rows, start=first):
+                self._add(channel, row)
+
+    def _add(self, channel: int, row: np.ndarray) -> None:
+        low = row.min()
+        if np.isnan(low):  # the slower NaN-aware path, only for pieces holding NaN
+            low, high = np.fmin.reduce(row), np.fmax.reduce(row)
+            total = np.nansum(row, dtype=np.float64)
+            count = len(row) - np.count_nonzero(np.isnan(row))
+        else:
+            high, total, count = row.max(), row.sum(dtype=np.float64), len(row)
+        self.low[channel] = np.fmin(self.low[channel], low)
+        self.high[channel] = np.fmax(self.high[channel], high)
+        self.total[channel] += total
+        self.count[channel] += count
 
     def result(self) -> dict[str, list[float]]:
         with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: a channel of NaN only

@@ -16,6 +16,7 @@ imgfilter.errors.ImageFileError: b.png: the image has no pixels (480×0)
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import threading
@@ -100,12 +101,10 @@ def check_pixels(name: str, width: int, height: int) -> str | None:
     limit, pixels = max_pixels(), width * height
     if limit is None or pixels * 2 <= limit:
         return None
+    size = f"{size_text((height, width))} = {pixels} pixels"
     if pixels > limit:
-        raise ImageFileError(too_large(name, f"{size_text((height, width))} = {pixels} pixels"))
-    return (
-        f"{name}: {size_text((height, width))} = {pixels} pixels, over half the limit of {limit}"
-        " (it could be a decompression bomb)"
-    )
+        raise ImageFileError(too_large(name, size))
+    return f"{name}: {size}, over half the limit of {limit} pixels (could be a decompression bomb)"
 
 
 def too_large(name: str, size: str) -> str:
@@ -133,3 +132,41 @@ def open_without_blocking(path: str, flags: int) -> int:
     """An ``opener`` for :func:`open`: opening a FIFO must not wait for a writer."""
     extra = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     return os.open(path, flags | extra)
+
+
+class Capped(io.RawIOBase):
+    """A binary file read no further than ``size`` bytes: a file that grows is not followed.
+
+    >>> capped = io.BufferedReader(Capped(io.BytesIO(b"abcdef"), 4))
+    >>> capped.read()
+    b'abcd'
+    """
+
+    def __init__(self, raw, size: int):
+        super().__init__()
+        self.raw, self.size = raw, size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.size - self.raw.tell()
+        if left <= 0:
+            return 0
+        return self.raw.readinto(memoryview(buffer).cast("B")[:left])
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()

@@ -8,7 +8,7 @@ the float32 image and describing costs a few pieces, whatever the file's dtype.
 >>> buffer = io.BytesIO()
 >>> np.save(buffer, np.array([[1, 2], [3, 4]], dtype=np.uint8))
 >>> _ = buffer.seek(0)
->>> found = read_header(buffer, len(buffer.getvalue()), "m.npy")
+>>> found = read_header(buffer, "m.npy")
 >>> found.shape, found.dtype, found.channels
 ((2, 2), dtype('uint8'), 1)
 >>> read(buffer, found)
@@ -48,8 +48,8 @@ class Header(NamedTuple):
         return "F" if self.fortran else "C"
 
 
-def read_header(file: BinaryIO, size: int, name: str) -> Header:
-    """Parse and check the header of the .npy file ``file`` (at its start) of ``size`` bytes."""
+def read_header(file: BinaryIO, name: str) -> Header:
+    """Parse and check the header of the .npy file ``file`` (at its start); no data is read."""
     try:
         version = npy_format.read_magic(file)
         reader = npy_format.read_array_header_1_0
@@ -79,13 +79,16 @@ def read_header(file: BinaryIO, size: int, name: str) -> Header:
         )
     if 0 in shape:
         raise ImageFileError(f"{name}: .npy array is empty, shape {shape}")
-    header = Header(tuple(shape), bool(fortran), dtype, file.tell(), name)
-    need, have = math.prod(shape) * dtype.itemsize, size - header.offset
+    return Header(tuple(shape), bool(fortran), dtype, file.tell(), name)
+
+
+def check_size(header: Header, size: int) -> None:
+    """Refuse a file of ``size`` bytes too short for the data its header announces."""
+    need, have = math.prod(header.shape) * header.dtype.itemsize, size - header.offset
     if have < need:
         raise ImageFileError(
-            f"{name}: truncated or corrupt .npy data ({max(have, 0)} of {need} data bytes)"
+            f"{header.name}: truncated or corrupt .npy data ({max(have, 0)} of {need} data bytes)"
         )
-    return header
 
 
 def read(file: BinaryIO, header: Header) -> np.ndarray:

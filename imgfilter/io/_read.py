@@ -108,7 +108,8 @@ def open_image_file(path: str):
     """Open a regular file for reading: yield (binary file, its size in bytes).
 
     The path is checked before it is opened, and the open file again (it may have been
-    replaced in between); opening never waits, even for a FIFO.
+    replaced in between); opening never waits, even for a FIFO. Reads stop at the size
+    the file had when opened.
     """
     try:
         status = os.stat(path)
@@ -118,15 +119,16 @@ def open_image_file(path: str):
         raise ImageFileError(f"{path}: cannot read: {exc}") from None
     _guard.check_regular(path, status)
     try:
-        file = open(path, "rb", opener=_guard.open_without_blocking)
+        raw = open(path, "rb", buffering=0, opener=_guard.open_without_blocking)
     except OSError as exc:
         raise ImageFileError(file_problem(path, exc, "image file")) from None
-    with file:
-        status = os.fstat(file.fileno())
+    with raw:
+        status = os.fstat(raw.fileno())
         _guard.check_regular(path, status)
         if status.st_size == 0:
             raise ImageFileError(f"{path}: empty file (0 bytes)")
-        yield file, status.st_size
+        with io.BufferedReader(_guard.Capped(raw, status.st_size)) as file:
+            yield file, status.st_size
 
 
 def decode(
@@ -135,8 +137,6 @@ def decode(
     """Return (pixels, meta) of the image in ``file`` (``size`` bytes from its start).
 
     meta holds the file's format, mode and bit depth; warnings are added to ``notes``.
-    Reads stop at ``size`` bytes where imgfilter decodes, so a file that grows is not
-    followed.
     """
     head = peek(file, _HEAD)
     if head.startswith(_npy.MAGIC):
@@ -166,8 +166,9 @@ def peek(file: BinaryIO, count: int) -> bytes:
 
 def npy_header(file: BinaryIO, size: int, name: str, notes: list[str]) -> _npy.Header:
     """The checked header of a .npy file, the pixel guard applied; ``file`` is left after it."""
-    header = _npy.read_header(file, size, name)
+    header = _npy.read_header(file, name)
     _note(notes, _guard.check_pixels(name, header.shape[1], header.shape[0]))
+    _npy.check_size(header, size)
     return header
 
 
@@ -230,6 +231,8 @@ def _decode_pillow(
     except Image.UnidentifiedImageError:
         raise ImageFileError(_unrecognised(name, head)) from None
     _note(notes, _guard.check_pixels(name, *image.size))
+    if image.format == "TIFF":
+        _contain.quiet_libtiff()
     bits = _bit_depth(image, head)
     meta = {"format": image.format, "mode": image.mode, "bit_depth": bits}
     if image.format == "TIFF" and _tiff16.applies(image):
