@@ -766,6 +766,22 @@ def test_threads_get_their_own_warnings():
     assert warnings.showwarning is not _contain._route  # the router leaves with the last thread
 
 
+def test_a_router_put_back_after_the_last_decode_still_hands_warnings_on():
+    """Another thread's catch_warnings may save the router and restore it later."""
+    shown = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, *rest, **more: shown.append(str(message))
+        _contain._start_routing()
+        saved = warnings.showwarning
+        _contain._stop_routing()
+        warnings.showwarning = saved
+        warnings.warn("not while decoding", stacklevel=1)
+        iio.load_bytes(png_with_broken_exif(), "e.png")
+    assert shown[0] == "not while decoding" and shown[1].startswith("e.png: Corrupt EXIF")
+    assert len(shown) == 2
+
+
 # ------------------------------------------- 8. any other exception is an ImageFileError
 
 

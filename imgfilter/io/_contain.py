@@ -121,7 +121,7 @@ def _libtiff_files() -> list[str]:
 
 def _start_routing() -> None:
     with _lock:
-        if _router["users"] == 0:
+        if _router["users"] == 0 and warnings.showwarning is not _route:
             _router["previous"] = warnings.showwarning
             warnings.showwarning = _route
         _router["users"] += 1
@@ -134,10 +134,8 @@ def _start_routing() -> None:
 def _stop_routing() -> None:
     with _lock:
         _router["users"] -= 1
-        if _router["users"] == 0:
-            if warnings.showwarning is _route:
-                warnings.showwarning = _router["previous"]
-            _router["previous"] = None
+        if _router["users"] == 0 and warnings.showwarning is _route:
+            warnings.showwarning = _router["previous"]
 
 
 def _route(message, category, filename, lineno, file=None, line=None) -> None:
@@ -145,5 +143,10 @@ def _route(message, category, filename, lineno, file=None, line=None) -> None:
     if caught is not None:
         caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
         return
-    previous = _router["previous"] or warnings._showwarning_orig
+    # "previous" is kept after the last decode: code that saved the router while it was
+    # installed (catch_warnings in another thread) may put it back, and it must still
+    # hand warnings on to what it replaced.
+    previous = _router["previous"]
+    if previous is None or previous is _route:
+        previous = warnings._showwarning_orig
     previous(message, category, filename, lineno, file, line)

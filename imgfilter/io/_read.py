@@ -216,9 +216,8 @@ def _decode_pnm16(
 
 
 def _scaled(pixels: np.ndarray) -> np.ndarray:
-    """uint16 to float32 on the 0-255 scale, with one float32 copy."""
+    """uint16 to float32 on the 0-255 scale, dividing in place: one float32 array."""
     result = pixels.astype(np.float32)
-    del pixels
     result /= 257
     return result
 
