@@ -137,12 +137,34 @@ def test_a_replaced_file_keeps_its_permissions(cli, tmp_path, gray_png):
     assert stat.S_IMODE(out.stat().st_mode) == 0o640
 
 
-def test_a_symlink_to_the_input_is_the_input(cli, tmp_path, gray_png):
-    link = tmp_path / "same.png"
-    link.symlink_to(gray_png)
-    result = cli("relu", gray_png, "-o", link)
-    assert result.exit_code == 2
-    assert "output is the input file" in one_error_line(result)
+@posix
+def test_the_input_as_output_is_refused_however_it_is_spelt(cli, tmp_path, gray_png, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "same.png").symlink_to(gray_png)
+    os.link(gray_png, tmp_path / "hard.png")
+    before = gray_png.read_bytes()
+    spellings = [
+        "gray.png",
+        "./gray.png",
+        "sub/../gray.png",
+        str(gray_png),
+        "/" + str(gray_png),
+        "/proc/self/cwd/gray.png",
+        "same.png",
+        "hard.png",
+        "gray.png/",
+        ".",
+    ]
+    for output in spellings:
+        result = cli("relu", "gray.png", "-o", output)
+        assert result.exit_code == 2, (output, result.stderr)
+        line = one_error_line(result)
+        assert "output is the input file" in line or "names a file, not a folder" in line
+    folder = cli("relu", tmp_path, "-o", tmp_path)  # a batch into its own folder
+    assert folder.exit_code == 2 and "output is the input file" in folder.stderr
+    assert gray_png.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["gray.png", "hard.png", "same.png", "sub"]
 
 
 # --- folders and names ----------------------------------------------------------------------

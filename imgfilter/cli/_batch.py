@@ -52,7 +52,8 @@ def process(
         warning(note)
     stdin = _read_stdin() if any(source == _tasks.STDIO for source, _ in found.files) else None
     if opts.explain:
-        _explain(pipeline, found.files[0][0], stdin, to_stderr=opts.output == "-")
+        to_stdout = bool(tasks) and tasks[0].target == _tasks.STDIO
+        _explain(pipeline, found.files[0][0], stdin, to_stderr=to_stdout)
         if opts.output is None and not pipeline.gives_values:
             return 0
     if pipeline.gives_values:

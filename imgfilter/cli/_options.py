@@ -123,8 +123,8 @@ def max_pixels_option(function: Callable) -> Callable:
         expose_value=False,
         callback=_set_max_pixels,
         metavar="N",
-        help="Refuse compressed images of more than N pixels  [default: Pillow's, about 179 "
-        "million; raise it for an image you trust]",
+        help="Refuse images of more than N pixels (the decompression-bomb guard)  [default: "
+        "Pillow's, 178956970; raise it for an image you trust]",
     )(function)
 
 

@@ -152,6 +152,8 @@ def _file_tasks(found: Inputs, opts: Options, output: str) -> list[Task]:
     if opts.suffix and any(sep and sep in opts.suffix for sep in (os.sep, os.altsep)):
         raise click.UsageError(f"--suffix {opts.suffix!r}: a suffix cannot hold a '/'")
     as_folder = found.batch or folder.is_dir() or output.endswith(("/", os.sep))
+    if as_folder and not found.batch and os.path.lexists(folder) and not folder.is_dir():
+        raise click.UsageError(f"{output}: ends in '/' but names a file, not a folder")
     if found.batch and not folder.is_dir():
         if os.path.lexists(output):
             raise click.UsageError(
