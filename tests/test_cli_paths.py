@@ -214,7 +214,7 @@ def test_two_inputs_and_a_file_name_is_a_usage_error(
         out.write_bytes(b"old")
     result = cli("relu", gray_png, rgb_png, "-o", out)
     assert result.exit_code == 2
-    assert "several inputs need OUTPUT to be a folder" in one_error_line(result)
+    assert "need OUTPUT to be a folder" in one_error_line(result)
     assert out.is_file() == existing and not out.is_dir()
 
 

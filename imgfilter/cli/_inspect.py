@@ -21,15 +21,13 @@ import click
 
 from imgfilter._checks import size_text
 from imgfilter.cli import _tasks
-from imgfilter.cli._options import (
-    inputs_argument,
-    max_pixels_option,
-    quiet_option,
-    recursive_option,
-)
+from imgfilter.cli._options import inputs_argument, max_pixels_option, quiet_option
 from imgfilter.cli._report import collect_warnings, debug_option, error, warning, with_file
 
 _JSON_HELP = "One JSON object per line (JSON Lines), for scripts."
+recursive_option = click.option(
+    "-r", "--recursive", is_flag=True, help="Walk the subfolders of a folder INPUT."
+)
 
 
 def _name(source: Path) -> str:

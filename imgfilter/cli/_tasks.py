@@ -157,12 +157,12 @@ def _file_tasks(found: Inputs, opts: Options, output: str) -> list[Task]:
     if found.batch and not folder.is_dir():
         if os.path.lexists(output):
             raise click.UsageError(
-                f"{output}: several inputs need OUTPUT to be a folder, and this is a file"
+                f"{output}: several inputs (or a folder) need OUTPUT to be a folder; this is a file"
             )
         if folder.suffix.lower() in formats.FORMATS:
             raise click.UsageError(
-                f"{output}: several inputs need OUTPUT to be a folder, not an image file name"
-                " (write out/ for a new folder)"
+                f"{output}: several inputs (or a folder) need OUTPUT to be a folder, not a"
+                " file name (write out/ for a new folder)"
             )
     if not as_folder:
         if opts.suffix:
