@@ -224,7 +224,7 @@ def _write_bytes(make: Callable[[], bytes]) -> Callable[[Any], None]:
 # On Linux an O_TMPFILE file has no name until it is linked, via /proc/self/fd/N.
 _UNNAMED = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
 _DESCRIPTOR_PATH = re.compile(r"/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/(\d+)")
-_STREAMS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+_STREAMS = {"/dev/stdout": 1, "/dev/stderr": 2}
 _LOCK = threading.RLock()  # re-entered by a signal handler that cleans up
 _TEMPORARIES: set[str] = set()  # named temporary files that exist now
 _STOPPED = {"on": False}
@@ -436,7 +436,8 @@ def _keep_owner_and_mode(descriptor: int, info: os.stat_result | None) -> None:
             os.fchown(descriptor, info.st_uid, info.st_gid)
         except OSError:
             pass  # only root may give a file away; the mode is what matters
-    os.fchmod(descriptor, stat.S_IMODE(info.st_mode) & 0o777)
+    if hasattr(os, "fchmod"):
+        os.fchmod(descriptor, stat.S_IMODE(info.st_mode) & 0o777)
 
 
 def _create_error(path: str, folder: str, exc: OSError) -> ImageFileError:
