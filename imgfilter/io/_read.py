@@ -30,7 +30,7 @@ from PIL import Image
 
 from imgfilter._checks import file_problem
 from imgfilter.errors import ImageFileError
-from imgfilter.io import _contain, _guard, _npy, _png16, _pnm16, _tiff16
+from imgfilter.io import _contain, _guard, _npy, _png16, _pnm16, _text, _tiff16
 
 # Pillow's names of the formats the contract lists (PPM covers PBM, PGM, PPM, PNM, PFM).
 FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF", "PPM"]
@@ -63,8 +63,9 @@ def load(path: str | os.PathLike) -> np.ndarray:
 
     Parameters
     ----------
-    path : a PNG, JPEG, TIFF, BMP, WebP, GIF (first frame), PGM/PPM/PNM or ``.npy`` file.
-        The format is recognised from the content, not the name.
+    path : a PNG, JPEG, TIFF, BMP, WebP, GIF (first frame), PGM/PPM/PNM or ``.npy`` file,
+        recognised from the content, not the name; or a ``.csv``, ``.tsv`` or ``.txt``
+        matrix of numbers (by its name), loaded as gray with the values as written.
 
     Returns
     -------
@@ -138,6 +139,10 @@ def decode(
 
     meta holds the file's format, mode and bit depth; warnings are added to ``notes``.
     """
+    text_format = _text.format_of_name(name)
+    if text_format is not None:
+        pixels = _text.parse_text(file.read(), name)
+        return pixels, {"format": text_format, "mode": "F", "bit_depth": 32}
     head = peek(file, _HEAD)
     if head.startswith(_npy.MAGIC):
         header = npy_header(file, size, name, notes)

@@ -24,8 +24,19 @@ import numpy as np
 from imgfilter.errors import ImageFileError
 
 TEXT_FORMATS = ("CSV", "TSV", "TXT")
+"""The format names of text matrices; the file extension is the name in lower case."""
 _SEPARATORS = {"CSV": ",", "TSV": "\t"}
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def format_of_name(name: str) -> str | None:
+    """``"CSV"`` for ``m.csv`` (any case), None for a name that is not a text matrix.
+
+    >>> format_of_name("seeds/step.TXT"), format_of_name("photo.png")
+    ('TXT', None)
+    """
+    extension = name.rsplit(".", 1)[-1].upper() if "." in name else ""
+    return extension if extension in TEXT_FORMATS else None
 
 
 def parse_text(data: bytes, name: str) -> np.ndarray:
