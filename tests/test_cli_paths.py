@@ -515,3 +515,16 @@ def test_other_warnings_are_one_line_after_their_file(cli, tmp_path, rng, monkey
     got = [line for line in threaded.stderr.splitlines() if "overflow" in line]
     assert got == [line for line in expected if "overflow" in line]  # in input order
     assert cli("relu", *inputs, "-o", tmp_path / "out3", "-q").stderr == ""
+
+
+def test_a_real_decoder_warning_in_a_threaded_batch(cli, tmp_path):
+    inputs = [write_png(tmp_path / f"g{i}.png", np.zeros((24, 32))) for i in range(4)]
+    result = cli("relu", *inputs, "-o", tmp_path / "out", "-j", "3", "--max-pixels", "1000")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert [line.split(": ")[2] for line in lines[:-1]] == [str(p) for p in inputs]
+    assert all(line.startswith("imgfilter: warning: ") for line in lines[:-1])
+    assert "over half the limit of 1000 pixels" in lines[0]
+    assert lines[-1].startswith("imgfilter: 4 files written")
+    quiet = cli("relu", *inputs, "-o", tmp_path / "q", "--max-pixels", "1000", "-q")
+    assert quiet.exit_code == 0 and quiet.stderr == ""

@@ -132,7 +132,10 @@ def warning_text(source: str | None, message: object, category: type[Warning]) -
 def collect_warnings(source: str) -> Iterator[list[str]]:
     """Keep the warnings this thread raises while working on ``source``, as lines to print.
 
-    >>> with collect_warnings("a.png") as lines:
+    Only inside :func:`routed_warnings` (which the command line enters once, before any
+    worker thread starts):
+
+    >>> with routed_warnings(), collect_warnings("a.png") as lines:
     ...     warnings.warn("something odd")
     >>> lines
     ['a.png: something odd']
@@ -143,8 +146,7 @@ def collect_warnings(source: str) -> Iterator[list[str]]:
     with _ACTIVE_LOCK:
         _ACTIVE.append(sink)
     try:
-        with routed_warnings():
-            yield sink.lines
+        yield sink.lines
     finally:
         _LOCAL.sink = previous
         with _ACTIVE_LOCK:
