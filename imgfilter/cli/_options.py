@@ -111,6 +111,8 @@ def _set_max_pixels(ctx: click.Context, param: click.Parameter, value: int | Non
         from imgfilter import io
 
         io.set_max_pixels(value)
+        # For this command only: a script calling main() twice starts afresh.
+        ctx.call_on_close(lambda: io.set_max_pixels(None))
 
 
 def max_pixels_option(function: Callable) -> Callable:
