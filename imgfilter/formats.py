@@ -31,18 +31,28 @@ FORMATS = {
     ".ppm": "PPM",
     ".pnm": "PPM",
     ".npy": "NPY",
+    ".csv": "CSV",
+    ".tsv": "TSV",
+    ".txt": "TXT",
 }
-"""File extension -> format name (Pillow's, plus NPY)."""
+"""File extension -> format name (Pillow's, plus NPY and the text matrices)."""
 
 DEPTH_FORMATS = ("PNG", "TIFF")  # can store 16 bits per sample
 ALPHA_FORMATS = ("PNG", "TIFF", "WEBP", "NPY")  # can store an alpha channel
 QUALITY_FORMATS = ("JPEG", "WEBP")
-FLOAT_FORMATS = ("NPY", "TIFF")  # can keep floats (mapping "none")
+TEXT_FORMATS = ("CSV", "TSV", "TXT")  # numbers as written, one row a line
+FLOAT_FORMATS = ("NPY", "TIFF", *TEXT_FORMATS)  # can keep floats (mapping "none")
 
 
-def extensions() -> list[str]:
-    """The known extensions without the dot, sorted: ``['bmp', 'gif', ...]``."""
-    return sorted(ext.lstrip(".") for ext in FORMATS)
+def extensions(text: bool = True) -> list[str]:
+    """The known extensions without the dot, sorted: ``['bmp', 'csv', 'gif', ...]``.
+
+    ``text=False`` leaves out the text matrices: a folder walk takes images only, so
+    the notes beside a folder of photos are not read as matrices.
+    """
+    return sorted(
+        ext.lstrip(".") for ext, fmt in FORMATS.items() if text or fmt not in TEXT_FORMATS
+    )
 
 
 def format_name(name: object) -> str:
@@ -96,8 +106,25 @@ def output_format(path: str | os.PathLike, given: str | None = None) -> str:
 
 
 def default_mapping(fmt: str) -> str:
-    """The mapping a save uses when none is asked for: floats kept in .npy, else clip."""
-    return "none" if fmt == "NPY" else "clip"
+    """The mapping a save uses when none is asked for: the numbers kept in .npy and text
+    matrices, else clip.
+
+    >>> default_mapping("TXT"), default_mapping("PNG")
+    ('none', 'clip')
+    """
+    return "none" if fmt == "NPY" or fmt in TEXT_FORMATS else "clip"
+
+
+def mapping_for(fmt: str, asked: str | None, natural: str) -> str:
+    """The one mapping a saved file passes through: the one asked for (``--rescale``),
+    else none for .npy and text matrices (they keep the numbers), else the pipeline's.
+
+    >>> mapping_for("TXT", None, "abs"), mapping_for("PNG", None, "abs")
+    ('none', 'abs')
+    """
+    if asked is not None:
+        return asked
+    return "none" if default_mapping(fmt) == "none" else natural
 
 
 def check_output(
@@ -126,8 +153,8 @@ def check_output(
         quality = int(in_range("quality", integer("quality", quality), 1, 100))
     if mapping == "none" and fmt not in FLOAT_FORMATS:
         raise ValueError(
-            f"rescale 'none' keeps floats, which {fmt} cannot store; save as .npy or a gray "
-            "TIFF, or choose clip, minmax or abs"
+            f"rescale 'none' keeps floats, which {fmt} cannot store; save as .npy, a gray "
+            "TIFF or a text matrix (.txt, .csv, .tsv), or choose clip, minmax or abs"
         )
     if mapping == "none" and depth == 16:
         raise ValueError("rescale 'none' writes floats; it cannot be combined with depth 16")

@@ -339,7 +339,7 @@ def test_bad_input_files_exit_1_naming_the_file(cli, tmp_path, gray_png, kind):
     if kind == "folder":
         bad = tmp_path / "folder.png"
         bad.mkdir()
-        (bad / "inner.txt").write_text("not an image")
+        (bad / "inner.doc").write_text("not an image")
     elif kind == "zero":
         bad.write_bytes(b"")
     elif kind == "text":

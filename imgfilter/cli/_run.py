@@ -25,6 +25,7 @@ from typing import Any
 
 import click
 
+from imgfilter import formats
 from imgfilter.cli._report import DEBUG, collect_warnings, error, print_traceback, warning
 from imgfilter.cli._tasks import STDIO, Task, target_format
 
@@ -124,9 +125,7 @@ class Job:
         if self.stop.is_set():
             return False
         fmt = target_format(task, self.fmt)
-        mapping = self.rescale
-        if mapping is None and fmt != "NPY":
-            mapping = self.pipeline.output_mapping
+        mapping = formats.mapping_for(fmt, self.rescale, self.pipeline.output_mapping)
         options = {"depth": self.depth, "quality": self.quality}
         if task.target == STDIO:
             _write_stdout(io.encode(result, fmt, mapping, name="<stdout>", **options))

@@ -77,7 +77,7 @@ def expand(inputs: Sequence[str], recursive: bool = False) -> Inputs:
 
 
 def _walk(folder: Path, recursive: bool, notes: list[str]) -> list[Path]:
-    known = {f".{ext}" for ext in formats.extensions()}
+    known = {f".{ext}" for ext in formats.extensions(text=False)}
     files, skipped = [], 0
     for root, folders, names in os.walk(folder):
         folders[:] = sorted(f for f in folders if not f.startswith("."))
@@ -192,6 +192,7 @@ def _check_output_format(task: Task, opts: Options, mapping: str) -> None:
     """Refuse, before any work, an output whose format cannot honour the options."""
     try:
         fmt = target_format(task, opts.fmt)
+        mapping = formats.mapping_for(fmt, opts.rescale, mapping)
         formats.check_output(fmt, mapping, int(opts.depth), opts.quality)
     except ValueError as problem:
         raise click.UsageError(f"{task.target}: {problem}") from None

@@ -32,7 +32,7 @@ from imgfilter import formats
 from imgfilter.errors import ImageFileError, ImageWarning
 from imgfilter.image import join_alpha, split_alpha
 from imgfilter.image import rescale as _rescale
-from imgfilter.io import _png16, _tiff16
+from imgfilter.io import _png16, _text, _tiff16
 
 PNG_COMPRESS_LEVEL = 3  # 4096x4096 RGB: 1.2 s and 8.0 MB, against 2.9 s and 6.7 MB at 6
 JPEG_QUALITY = 92  # ImageMagick's default; Pillow's own 75 smears edge maps
@@ -124,7 +124,7 @@ def encode(
     return buffer.getvalue()
 
 
-def _as_image(image: Any) -> np.ndarray:
+def _as_image(image: Any, fmt: str) -> np.ndarray:
     array = np.asarray(image)
     if array.dtype == bool:
         array = array * np.float32(255)
@@ -132,7 +132,8 @@ def _as_image(image: Any) -> np.ndarray:
         raise TypeError(f"image must be an array of numbers, got dtype {array.dtype}")
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
-    if not (array.ndim == 2 or (array.ndim == 3 and 1 <= array.shape[2] <= 4)):
+    stacks = fmt == "NPY" or fmt in formats.TEXT_FORMATS  # feature maps: any count
+    if not (array.ndim == 2 or (array.ndim == 3 and (stacks or array.shape[2] <= 4))):
         raise ValueError(
             f"image must have shape (H, W) or (H, W, C) with 1-4 channels, got {array.shape}"
         )
@@ -164,7 +165,7 @@ def _prepare(
     image: Any, fmt: str, rescale: str | None, depth: int, quality: int | None, name: str
 ) -> Callable[[Any], None]:
     """Validate everything and build the pixels; return a function that writes them to a file."""
-    image = _as_image(image)
+    image = _as_image(image, fmt)
     mode, depth, quality = formats.check_output(fmt, rescale, depth, quality)
     if mode == "none" and fmt == "TIFF" and image.ndim == 3:
         raise ValueError(
@@ -172,6 +173,9 @@ def _prepare(
             "floats as .npy, or choose rescale clip, minmax or abs"
         )
 
+    if fmt in formats.TEXT_FORMATS:
+        values = image if mode == "none" else _rescale(image, mode)
+        return _write_bytes(lambda: _text.format_text(values, fmt))
     colour, alpha = split_alpha(image)
     if alpha is not None and fmt not in formats.ALPHA_FORMATS:
         warnings.warn(
