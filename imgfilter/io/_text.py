@@ -122,9 +122,7 @@ def format_text(image: np.ndarray, fmt: str, names: Sequence[str] | None = None)
         return _matrix(image, fmt).encode()
     count = image.shape[2]
     names = list(names) if names is not None else [f"map {k}" for k in range(count)]
-    blocks = [
-        f"# map {k}: {names[k]}\n{_matrix(image[..., k], fmt)}" for k in range(count)
-    ]
+    blocks = [f"# map {k}: {names[k]}\n{_matrix(image[..., k], fmt)}" for k in range(count)]
     return "\n".join(blocks).encode()
 
 
