@@ -16,6 +16,10 @@ PADDING_WORDS = ("valid", "same")
 STRATEGIES = ("direct", "separable", "fft")
 """How the engine computes a 2-D kernel."""
 
+ALPHA_MODES = ("premultiply", "follow", "drop")
+"""How a pipeline treats alpha: averaging steps filter premultiplied colour and alpha
+together (premultiply), alpha follows each step's geometry only (follow), or it goes."""
+
 RESCALE_MODES = ("clip", "minmax", "abs", "none")
 """How float results map into 0-255 when saved; see :func:`imgfilter.rescale`."""
 

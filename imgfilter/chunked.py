@@ -41,6 +41,23 @@ def is_dask_array(value) -> bool:
     return type(value).__module__.split(".")[0] == "dask" and hasattr(value, "chunks")
 
 
+def run_pipeline(pipeline, array, alpha: str = "premultiply"):
+    """``pipeline`` on a Dask ``array`` (H, W) or (H, W, C), alpha last for C = 2 or 4:
+    a lazy Dask array of the result, as :meth:`imgfilter.pipeline.Pipeline.run` gives."""
+    if array.ndim not in (2, 3) or 0 in array.shape:
+        raise ValueError(f"image must be a non-empty 2-D or 3-D array, got shape {array.shape}")
+    array = array.astype(np.float32)
+    colour, plane = array, None
+    if array.ndim == 3 and array.shape[2] in (2, 4):
+        colour = array[..., 0] if array.shape[2] == 2 else array[..., :3]
+        plane = None if alpha == "drop" else array[..., -1]
+    pipeline.check_shape(colour.shape)
+    colour, plane = run_steps(pipeline.steps, colour, plane, alpha)
+    if plane is None or colour.ndim == 1 or colour.ndim == 3 and colour.shape[2] not in (1, 3):
+        return colour
+    return da.concatenate([colour.reshape(colour.shape[:2] + (-1,)), plane[..., None]], axis=2)
+
+
 def run_steps(steps: Sequence, colour, alpha, mode: str = "premultiply"):
     """Run ``steps`` lazily on Dask arrays ``colour`` and ``alpha`` (or None)."""
     segment: list = []

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -315,14 +316,34 @@ def convolve(
     return np.stack(maps, axis=-1) if is_bank else maps[0]
 
 
+class Footprint(NamedTuple):
+    """A window known by its shape alone, for windows too large to build as a matrix
+    (a Gaussian of sigma 500 has 4001 taps a side, computed as two 1-D passes)."""
+
+    shape: tuple[int, int]
+    strategy: str
+    name: str = ""
+
+
 def plan(
     image_shape: Sequence[int], kernel, *, padding="same", stride=1, dilation=1, **_ignored
 ) -> Plan:
     """Sizes and strategy ``convolve`` would use, without touching pixels.
 
+    ``kernel`` may be a :class:`Footprint` as well as any kernel ``convolve`` takes.
+
     >>> plan((5, 5), "gaussian3").strategy
     'separable'
+    >>> plan((9000, 9000), Footprint((4001, 4001), "separable")).output_shape
+    (9000, 9000)
     """
+    if isinstance(kernel, Footprint):
+        stride, dilation = pair("stride", stride), pair("dilation", dilation)
+        image_shape = shape_tuple("image_shape", image_shape)
+        pads = resolve_padding(padding, kernel.shape, dilation)
+        out_hw = _output_size(image_shape, kernel.shape, pads, stride, dilation)
+        shape = out_hw + image_shape[2:]
+        return Plan(image_shape, kernel.shape, pads, stride, dilation, shape, kernel.strategy)
     weights, is_bank = _as_weights(kernel)
     stride = pair("stride", stride)
     dilation = pair("dilation", dilation)

@@ -326,9 +326,13 @@ _METAVARS = {
 def value_text(value: Any) -> str:
     """A value written back in the grammar: ``(5, 3)`` -> ``5,3``, ``True`` -> ``true``.
 
+    A value that knows how it is written (a kernel: its ``spec``) is written so.
+
     >>> value_text((5, 3)), value_text(True), value_text(1.5)
     ('5,3', 'true', '1.5')
     """
+    if hasattr(value, "spec"):
+        return value.spec
     if isinstance(value, (list, tuple)):
         return ",".join(map(value_text, value))
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:

@@ -26,6 +26,7 @@ from typing import Any
 
 from imgfilter import _checks
 from imgfilter._checks import image_array, shown, size_text
+from imgfilter.choices import ALPHA_MODES
 from imgfilter.operation import Operation
 from imgfilter.params import value_text
 from imgfilter.registry import get_operation
@@ -225,26 +226,51 @@ class Pipeline:
             mapping = step.mapping or mapping
         return mapping
 
-    def run(self, image) -> Any:
-        """Apply every step to ``image`` (float32 throughout); alpha follows the geometry.
+    def run(self, image, alpha: str = "premultiply") -> Any:
+        """Apply every step to ``image`` (float32 throughout), strip by strip.
 
-        An image with 2 or 4 channels carries alpha in its last channel: it is set
-        aside, moved like the pixels (crop, stride, pooling) and put back.
+        An image with 2 or 4 channels carries alpha in its last channel. ``alpha``:
+        ``premultiply`` (steps that average neighbours filter colour × alpha and alpha
+        with the same window, so hidden colour never bleeds), ``follow`` (alpha only
+        follows each step's geometry: crop, stride, pooling) or ``drop``. A Dask array
+        gives a lazy Dask array, computed chunk by chunk (see :mod:`imgfilter.chunked`).
+        The result equals running the steps one by one on the whole image.
         """
         from imgfilter.image import join_alpha, split_alpha
 
-        colour, alpha = split_alpha(image_array(image))
+        _checks.choice("alpha", alpha, ALPHA_MODES)
+        if type(image).__module__.split(".")[0] == "dask":
+            from imgfilter import chunked
+
+            return chunked.run_pipeline(self, image, alpha)
+        colour, plane = split_alpha(image_array(image))
+        self.check_shape(colour.shape)
+        from imgfilter import tiles
+
+        colour, plane = tiles.run_steps(
+            self.steps, colour, None if alpha == "drop" else plane, alpha
+        )
+        if plane is None or colour.ndim == 1 or colour.ndim == 3 and colour.shape[2] not in (1, 3):
+            return colour  # values, or feature maps: no place for alpha
+        return join_alpha(colour, plane)
+
+    def check_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
+        """The output shape on an input of ``shape``; a step that cannot fit says so.
+
+        >>> Pipeline.parse("convolve kernel=box padding=valid").check_shape((2, 9))
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: convolve: kernel 3×3 is larger than the padded image 2×9 (...)
+        """
+        shape = tuple(shape)
         for step in self.steps:
             try:
-                colour = step.op.apply(colour, step.params)
-                if alpha is not None:
-                    alpha = step.op.apply_alpha(alpha, step.params)
+                shape = tuple(step.op.output_shape(shape, step.params))
             except (ValueError, TypeError) as error:
                 where = step.label if len(self.steps) > 1 else step.op.name
                 raise type(error)(f"{where}: {error}") from error
-        if alpha is None or colour.ndim == 1 or colour.ndim == 3 and colour.shape[2] not in (1, 3):
-            return colour  # values, or feature maps: no place for alpha
-        return join_alpha(colour, alpha)
+        return shape
 
     def explain(self, shape: Sequence[int]) -> str:
         """Per step: input shape -> output shape, the size formula with numbers, the strategy.

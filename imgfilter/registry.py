@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from imgfilter import _checks
-from imgfilter.operation import Operation, Option
+from imgfilter.operation import Operation, Option, drop_alpha
 
 OPERATIONS: dict[str, Operation] = {}
 _ALIASES: dict[str, str] = {}
@@ -126,15 +126,29 @@ def _catalog_window(name: str, **kernel_params: Any):
 
 
 def _gaussian_window(params: Mapping[str, Any]):
+    """The Gaussian kernel, or its footprint when it is too large to build as a matrix."""
     if params.get("sigma") == 0:
         return None
-    return _catalog_window("gaussian", sigma=params["sigma"], size=params.get("size"))
+    from imgfilter import engine
+    from imgfilter.kernels import MAX_KERNEL_SIDE, gaussian_1d
+
+    sigma, size = params["sigma"], params.get("size") or (None, None)
+    sides = tuple(gaussian_1d(sigma, n).size for n in size)
+    if max(sides) <= MAX_KERNEL_SIDE:
+        return _catalog_window("gaussian", sigma=sigma, size=params.get("size"))
+    return engine.Footprint(sides, "separable", f"gaussian(sigma={sigma:g})"), {}
 
 
 def _kernel_mapping(params: Mapping[str, Any]) -> str:
     """abs for zero-sum (edge) kernels, whose responses are signed; clip otherwise."""
     members = getattr(params["kernel"], "kernels", (params["kernel"],))
     return "abs" if any(abs(k.sum) < 1e-9 for k in members) else "clip"
+
+
+def _averages(params: Mapping[str, Any]) -> bool:
+    """A kernel of weights all >= 0 averages its window (a bank makes maps, not a picture)."""
+    kernel = params["kernel"]
+    return not hasattr(kernel, "kernels") and float(kernel.matrix.min()) >= 0
 
 
 def _convolve_window(params: Mapping[str, Any]):
@@ -160,6 +174,7 @@ register(Operation(
     mapping=_kernel_mapping,
     window=_convolve_window,
     geometry="window",
+    averages=_averages,
     description="Output size per axis: floor((N + pad_before + pad_after - (d*(k-1)+1)) / s)"
     " + 1. Saved with 'abs' when the kernel sums to 0 (edge kernels), else 'clip'.",
     example="convolve kernel=sobel-x padding=valid stride=2",
@@ -174,6 +189,7 @@ register(Operation(
         _BORDER,
     ),
     window=_gaussian_window,
+    averages=True,
     example="gaussian sigma=2",
 ))
 
@@ -183,6 +199,7 @@ register(Operation(
     options=(Option("size", "Window N or H,W", "pixels"), _BORDER),
     aliases=("mean",),
     window=lambda params: _catalog_window("box", size=params["size"]),
+    averages=True,
     example="box size=5",
 ))
 
@@ -212,6 +229,7 @@ register(Operation(
     "imgfilter.ops.filters:sharpen",
     options=(_BORDER,),
     window=lambda params: _catalog_window("sharpen"),
+    averages=True,
 ))
 
 register(Operation(
@@ -224,6 +242,7 @@ register(Operation(
         _BORDER,
     ),
     window=_gaussian_window,
+    averages=True,
 ))
 
 register(Operation(
@@ -235,6 +254,7 @@ register(Operation(
         Option("per_channel", "With minmax, stretch each channel on its own"),
     ),
     mapping=lambda params: params["mode"],
+    barrier=lambda params: params["mode"] == "minmax",
     example="rescale mode=minmax",
 ))
 
@@ -269,6 +289,8 @@ register(Operation(
                "instead, e.g. 0.7,0.9"),
     ),
     gray=True,
+    barrier=True,
+    alpha=drop_alpha,
     window=_gaussian_window,
     note=lambda params: "Gaussian smoothing (below), 3×3 Sobel gradients, non-maximum"
     " suppression, double threshold and hysteresis",
@@ -279,11 +301,19 @@ register(Operation(
 
 
 def _denoise_window(params: Mapping[str, Any]):
-    if params["method"] == "mean":
-        return _catalog_window("box", size=params["size"] or 3)
-    if params["method"] == "gaussian":
-        return _gaussian_window({"sigma": params["sigma"] or 1.0})
-    return None
+    method = params["method"]
+    if method == "mean":
+        return _catalog_window("box", **({"size": params["size"]} if params["size"] else {}))
+    import numpy as np
+
+    from imgfilter.ops.denoise import window_side
+    from imgfilter.ops.filters import gaussian
+
+    if method == "gaussian":
+        return _gaussian_window({"sigma": params["sigma"] or gaussian.defaults["sigma"]})
+
+    keys = ("size", "sigma", "patch", "search")
+    return np.ones((window_side(method, **{k: params[k] for k in keys}),) * 2), {}
 
 
 def _denoise_note(params: Mapping[str, Any]) -> str:
@@ -313,6 +343,7 @@ register(Operation(
         _BORDER,
     ),
     window=_denoise_window,
+    averages=True,
     note=_denoise_note,
     description="Colour images are filtered per channel, except bilateral and nlm, which"
     " compare whole colours.",
@@ -328,6 +359,7 @@ register(Operation(
                "salt-and-pepper: fraction of pixels in [0, 1] (default 0.05)"),
         Option("seed", "Random seed: the same seed gives the same noise"),
     ),
+    barrier=True,
     note=lambda params: f"{params['kind']} noise, clipped to 0-255",
     example="noise kind=salt-and-pepper amount=0.05 seed=1",
 ))
@@ -374,6 +406,8 @@ register(Operation(
     shape=_pool_shape,
     alpha=_pool_alpha,
     weighted=False,
+    averages=lambda params: params["mode"] == "avg",
+    barrier=lambda params: params["size"] == "global",
     note=lambda params: f"{params['mode']} pooling"
     + (" over the whole image: one value per channel" if params["size"] == "global" else ""),
     example="pool size=2 mode=max",

@@ -116,6 +116,11 @@ def _window_lines(step, source, window, out) -> list[str]:
         if not step.op.weighted:
             lines.append(f"  {step.params['mode']} = {number_text(_pool(taps, step.params))}")
             continue
+        if isinstance(kernel, engine.Footprint):
+            lines.append(
+                f"  weights: {kernel.name} {size_text(kernel.shape)}, too many to write out"
+            )
+            continue
         members = getattr(kernel, "kernels", (kernel,))
         if step.op.name == "sobel" and step.params["direction"] == "magnitude":
             members = (kernel, get_kernel("sobel-y"))

@@ -425,11 +425,19 @@ def test_debug_shows_the_traceback(cli, tmp_path, gray_png):
 # --- images: alpha, gray, depth, formats -------------------------------------------------
 
 
-def test_rgba_keeps_its_alpha(cli, tmp_path, rgba_png):
+def test_rgba_blurs_its_alpha_with_the_colour(cli, tmp_path, rgba_png):
     out = tmp_path / "out.png"
     assert cli("gaussian", rgba_png, "-o", out, "--sigma", "2").exit_code == 0
     with Image.open(out) as picture:
         assert picture.mode == "RGBA"
+    alpha = loaded(rgba_png)[..., 3]
+    expected = np.rint(np.clip(filters.gaussian(alpha, 2), 0, 255))
+    np.testing.assert_allclose(pixels(out)[..., 3], expected, atol=1)
+
+
+def test_alpha_follow_leaves_alpha_alone_in_a_blur(cli, tmp_path, rgba_png):
+    out = tmp_path / "out.png"
+    assert cli("gaussian", rgba_png, "-o", out, "--sigma", "2", "--alpha", "follow").exit_code == 0
     np.testing.assert_array_equal(pixels(out)[..., 3], pixels(rgba_png)[..., 3])
 
 

@@ -491,7 +491,7 @@ def test_other_warnings_are_one_line_after_their_file(cli, tmp_path, rng, monkey
 
     real_run = Pipeline.run
 
-    def noisy_run(self, image):
+    def noisy_run(self, image, **options):
         message = "overflow encountered in multiply\n  np.multiply(a, b)"
         warnings.warn(message, RuntimeWarning, stacklevel=2)
         helper = threading.Thread(target=lambda: warnings.warn("from a helper", stacklevel=1))

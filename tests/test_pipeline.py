@@ -177,7 +177,7 @@ def test_step_failure_names_the_step():
 
 def test_rgba_alpha_is_set_aside_and_follows_the_stride(rng):
     image = rng.uniform(0, 255, (11, 14, 4)).astype(np.float32)
-    got = Pipeline.parse("convolve kernel=box padding=valid stride=2").run(image)
+    got = Pipeline.parse("convolve kernel=box padding=valid stride=2").run(image, alpha="follow")
     colour = engine.convolve(image[..., :3], "box", padding="valid", stride=2)
     assert got.shape == colour.shape[:2] + (4,)
     np.testing.assert_array_equal(got[..., :3], colour)
@@ -186,7 +186,7 @@ def test_rgba_alpha_is_set_aside_and_follows_the_stride(rng):
 
 def test_gray_alpha_stays_two_channels_through_grayscale_and_blur(rng):
     image = rng.uniform(0, 255, (8, 9, 2)).astype(np.float32)
-    got = Pipeline.parse("grayscale | gaussian sigma=1").run(image)
+    got = Pipeline.parse("grayscale | gaussian sigma=1").run(image, alpha="follow")
     assert got.shape == (8, 9, 2)
     np.testing.assert_array_equal(got[..., 1], image[..., 1])
     np.testing.assert_array_equal(got[..., 0], filters.gaussian(image[..., 0], 1.0))

@@ -45,7 +45,10 @@ def test_negative_and_fractional_values_keep_their_value():
         ("1 2 3\n4 5\n", r"ragged matrix: row 1 \(line 2\) has 2 values, expected 3 like row 0"),
         ("1 2\n3 x\n", r"row 1 \(line 2\), column 1: 'x' is not a number"),
         ("1,,2\n3,4,5\n", r"row 0 \(line 1\), column 1: an empty cell is not a number"),
-        ("a,b,c\n1,2,3\n", r"line 1 looks like a header \(a, b, c\); remove it, or start it with #"),
+        (
+            "a,b,c\n1,2,3\n",
+            r"line 1 looks like a header \(a, b, c\); remove it, or start it with #",
+        ),
         ("", "no numbers in the file"),
         ("# only a comment\n\n", "no numbers in the file"),
         ("42\n", "holds a single number"),

@@ -23,9 +23,7 @@ def test_the_seeds_sobel_sum_and_the_minmax():
         "      0   0   0",
         "    255 255 255",
     ]
-    assert (
-        "  0×1 + 0×2 + 0×1 + 0×0 + 0×0 + 0×0 + 255×(−1) + 255×(−2) + 255×(−1) = −1020" in got
-    )
+    assert "  0×1 + 0×2 + 0×1 + 0×0 + 0×0 + 0×0 + 255×(−1) + 255×(−2) + 255×(−1) = −1020" in got
     got = lines("convolve kernel=sobel-y padding=valid | rescale mode=minmax", STEP, 1, 0)
     assert "  pixel-wise: −1020 -> 0" in got
     assert lines("convolve kernel=sobel-y padding=valid", STEP, 0, 0)[-2].endswith("= 0")

@@ -40,7 +40,7 @@ def process(
     if pipeline.gives_values:
         if opts.output is not None:
             raise click.UsageError("global pooling prints one value per channel: drop -o")
-    elif opts.output is None and not opts.explain:
+    elif opts.output is None and not opts.explain and opts.trace is None:
         raise click.UsageError("missing -o/--output (or use --explain alone to see the plan)")
     found = _tasks.expand(inputs, opts.recursive)
     mapping = opts.rescale or pipeline.output_mapping
@@ -56,10 +56,17 @@ def process(
         _explain(pipeline, found.files[0][0], stdin, to_stderr=to_stdout)
         if opts.output is None and not pipeline.gives_values:
             return 0
+    if opts.trace is not None:
+        to_stdout = bool(tasks) and tasks[0].target == _tasks.STDIO
+        _trace(pipeline, found.files[0][0], stdin, opts.trace, to_stderr=to_stdout)
+        if opts.output is None:
+            return 0
     if pipeline.gives_values:
         return _print_values(pipeline, [source for source, _ in found.files], stdin)
     _make_folders(tasks)
-    job = _run.Job(pipeline, opts.rescale, opts.fmt, opts.quality, int(opts.depth), stdin)
+    job = _run.Job(
+        pipeline, opts.rescale, opts.fmt, opts.quality, int(opts.depth), stdin, alpha=opts.alpha
+    )
     jobs = min(opts.jobs or _run.cores(), len(tasks))
     return _run.run_tasks(job, tasks, jobs, quiet=opts.quiet, batch=found.batch)
 
@@ -101,7 +108,8 @@ def _read_stdin() -> bytes:
     return sys.stdin.buffer.read()
 
 
-def _explain(pipeline, source: Path, stdin: bytes | None, *, to_stderr: bool) -> None:
+def _first_image(source: Path, stdin: bytes | None):
+    """The first input, loaded for --explain and --trace (its warnings printed)."""
     from imgfilter import io
 
     name = "<stdin>" if source == _tasks.STDIO else str(source)
@@ -112,8 +120,24 @@ def _explain(pipeline, source: Path, stdin: bytes | None, *, to_stderr: bool) ->
             raise Failure(str(problem)) from None
     for line in lines:
         warning(line)
+    return image
+
+
+def _explain(pipeline, source: Path, stdin: bytes | None, *, to_stderr: bool) -> None:
+    image = _first_image(source, stdin)
     try:
         text = pipeline.explain(image.shape)
     except ValueError as problem:
         raise Failure(f"{source}: {problem}") from None
+    click.echo(f"{source}:\n{text}", err=to_stderr)
+
+
+def _trace(pipeline, source: Path, stdin, at: tuple[int, int], *, to_stderr: bool) -> None:
+    from imgfilter.trace import trace
+
+    image = _first_image(source, stdin)
+    try:
+        text = trace(pipeline, image, *at)
+    except ValueError as problem:
+        raise click.UsageError(f"--trace {at[0]},{at[1]}: {problem}") from None
     click.echo(f"{source}:\n{text}", err=to_stderr)

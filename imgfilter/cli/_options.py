@@ -12,9 +12,10 @@ from typing import Any
 
 import click
 
-from imgfilter.choices import DEPTHS, RESCALE_MODES
+from imgfilter.choices import ALPHA_MODES, DEPTHS, RESCALE_MODES
 from imgfilter.cli._report import debug_option
 from imgfilter.operation import Operation, Option
+from imgfilter.params import Param
 
 
 def _convert(self, value: Any, param: click.Parameter | None, ctx):
@@ -104,6 +105,9 @@ class Options:
     explain: bool
     recursive: bool = False
     suffix: str | None = None
+    alpha: str = "premultiply"
+    trace: tuple[int, int] | None = None
+    scheduler: str | None = None
 
 
 def _set_max_pixels(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
@@ -216,6 +220,27 @@ def io_options(function: Callable) -> Callable:
             is_flag=True,
             help="Print each step's shapes, the output-size "
             "formula and the engine strategy (for the first input).",
+        ),
+        click.option(
+            "--trace",
+            type=_Checked(Param("pair", low=0), "trace"),
+            default=None,
+            metavar="Y,X",
+            help="Print the arithmetic of output pixel (Y, X) at every step (first input).",
+        ),
+        click.option(
+            "--alpha",
+            type=click.Choice(ALPHA_MODES),
+            default="premultiply",
+            help="Alpha in averaging steps: blur premultiplied colour and alpha together "
+            "(no colour bleed), only follow the geometry, or drop it.",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="threads|processes|ADDRESS",
+            default=None,
+            help="Run on Dask: local threads or processes, or a cluster's scheduler address "
+            "(needs pip install 'imgfilter[dask]').",
         ),
         max_pixels_option,
         debug_option,

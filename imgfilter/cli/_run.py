@@ -93,6 +93,7 @@ class Job:
     depth: int
     stdin: bytes | None
     stop: threading.Event = field(default_factory=threading.Event)
+    alpha: str = "premultiply"
 
     def __call__(self, task: Task) -> Outcome:
         """Process one file; the outcome holds its one-line problem and its warnings."""
@@ -121,7 +122,7 @@ class Job:
             image = io.load(task.source)
         if self.stop.is_set():
             return False
-        result = self.pipeline.run(image)
+        result = self.pipeline.run(image, alpha=self.alpha)
         if self.stop.is_set():
             return False
         fmt = target_format(task, self.fmt)

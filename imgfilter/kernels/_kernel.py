@@ -164,6 +164,11 @@ class Kernel:
     def __hash__(self) -> int:
         return hash((self.name, self.shape, self.matrix.tobytes()))
 
+    @property
+    def spec(self) -> str:
+        """How to name this kernel again: its file, or its name in the catalog."""
+        return self.name if self.source == "built-in" else self.source
+
     def __repr__(self) -> str:
         return f"Kernel(name={self.name!r}, shape={self.shape}, source={self.source!r})"
 
@@ -285,6 +290,11 @@ class KernelBank:
 
     def __iter__(self) -> Iterator[Kernel]:
         return iter(self.kernels)
+
+    @property
+    def spec(self) -> str:
+        """How to name this bank again: its file, or its name."""
+        return self.name if self.source == "built-in" else self.source
 
     def __getitem__(self, index: int) -> Kernel:
         return self.kernels[index]

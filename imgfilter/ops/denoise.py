@@ -150,30 +150,42 @@ def denoise(
     10.0
     """
     if method == "mean":
-        return filters.box(image, 3 if size is None else size, border=border)
+        return filters.box(image, **_given(size=size), border=border)
     if method == "gaussian":
-        return filters.gaussian(image, 1.0 if sigma is None else sigma, border=border)
+        return filters.gaussian(image, **_given(sigma=sigma), border=border)
     side = None if size is None else _square("size", size)
     if method == "median":
-        return median(image, 3 if side is None else side, border=border)
+        return median(image, **_given(size=side), border=border)
     if method == "bilateral":
-        return bilateral(
-            image,
-            2.0 if sigma is None else sigma,
-            30.0 if sigma_range is None else sigma_range,
-            side,
-            border=border,
-        )
-    return nl_means(
-        image,
-        10.0 if h is None else h,
-        5 if patch is None else patch,
-        11 if search is None else search,
-        border=border,
-    )
+        given = _given(sigma=sigma, sigma_range=sigma_range, size=side)
+        return bilateral(image, **given, border=border)
+    return nl_means(image, **_given(h=h, patch=patch, search=search), border=border)
 
 
-def _square(name: str, size: tuple[int, int]) -> int:
+def window_side(method: str, size=None, sigma=None, patch=None, search=None) -> int | None:
+    """The side of the square window that median, bilateral and nlm read for one pixel
+    (the others are a box or a Gaussian kernel); the defaults are the functions' own.
+
+    >>> window_side("median"), window_side("bilateral", sigma=3), window_side("nlm")
+    (3, 9, 15)
+    """
+    side = None if size is None else _square("size", size)
+    if method == "median":
+        return side or median.defaults["size"]
+    if method == "bilateral":
+        return side or bilateral_size(sigma or bilateral.defaults["sigma"])
+    if method == "nlm":
+        return (search or nl_means.defaults["search"]) + (patch or nl_means.defaults["patch"]) - 1
+    return None
+
+
+def _given(**values):
+    """The arguments given (not None), so the called function's own defaults apply."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _square(name: str, size) -> int:
+    size = (size, size) if isinstance(size, int) else size
     if size[0] != size[1]:
         raise ValueError(f"{name} must be one side for a square window, got {size_text(size)}")
     return size[0]
