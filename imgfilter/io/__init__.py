@@ -20,6 +20,6 @@ array([[  0., 128.],
 from imgfilter.io._describe import describe
 from imgfilter.io._guard import max_pixels, set_max_pixels
 from imgfilter.io._read import load, load_bytes
-from imgfilter.io._write import encode, save
+from imgfilter.io._save import encode, save
 
 __all__ = ["describe", "encode", "load", "load_bytes", "max_pixels", "save", "set_max_pixels"]
