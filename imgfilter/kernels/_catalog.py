@@ -19,7 +19,7 @@ import importlib.resources
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +47,15 @@ _ENV_PATH = "IMGFILTER_KERNEL_PATH"
 
 
 def as_kernel(value: Any, name: str = "kernel") -> Kernel | KernelBank:
-    """A Kernel or KernelBank from a spec, a path, a matrix or a list of kernels.
+    """A Kernel or KernelBank from a spec, a path, inline JSON, a matrix or a list of kernels.
+
+    Text starting with ``[`` or ``{`` is a kernel written inline: a JSON matrix or a whole
+    kernel object, checked like a file, its faults named by ``name``.
 
     >>> as_kernel("sobel-x").name, as_kernel([[0, 1], [2, 3]]).name
     ('sobel-x', 'matrix')
+    >>> as_kernel('{"matrix": [[1, 2, 1]], "divisor": 4}').matrix
+    array([[0.25, 0.5 , 0.25]])
     >>> len(as_kernel(["sobel-x", "sobel-y"]))
     2
     """
@@ -61,6 +66,8 @@ def as_kernel(value: Any, name: str = "kernel") -> Kernel | KernelBank:
     if isinstance(value, str):
         if not value.strip():
             raise ValueError(f"{name} must be a kernel name or a .json path, got {shown(value)}")
+        if value.lstrip().startswith(("[", "{")):
+            return _inline(value.strip(), name)
         return resolve_kernel(value)
     if (
         isinstance(value, (list, tuple))
@@ -72,6 +79,24 @@ def as_kernel(value: Any, name: str = "kernel") -> Kernel | KernelBank:
             raise ValueError(f"{name}: a bank holds kernels, not other banks")
         return KernelBank("bank", tuple(members))
     return Kernel("matrix", as_kernel_matrix(value, name))
+
+
+def _inline(text: str, name: str) -> Kernel | KernelBank:
+    """A kernel written as JSON text; it names itself by that text (``spec``)."""
+    try:
+        data = _checks.parse_json(text, name)
+    except ValueError as error:
+        raise ValueError(
+            f"{error} (received {shown(text)}: quote the whole kernel for the shell, "
+            "as in --kernel '[[0,-1,0],[-1,5,-1],[0,-1,0]]')"
+        ) from None
+    if isinstance(data, list):
+        data = {"matrix": data}
+    if isinstance(data, dict):
+        data = {"name": "inline", **data}
+    kernel = parse_kernel(data, name)
+    compact = json.dumps(data.get("matrix") if list(data) == ["name", "matrix"] else data)
+    return replace(kernel, source=compact)
 
 
 plug_kind("kernel", lambda name, value: as_kernel(value, name), "NAME[:K=V,...]|FILE.json")
