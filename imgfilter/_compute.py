@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from imgfilter.params import inside_library
+
 # Output bytes per band: a band's accumulator stays in the cache while the taps run.
 TILE_BYTES = 1 << 20
 # Side of the FFT strategy's tiles (samples): transforms of this size stay in the cache.
@@ -294,7 +296,8 @@ def in_bands(
     def work(band: tuple[int, int]) -> None:
         _in_worker.active = True
         try:
-            run(*band)
+            with inside_library():
+                run(*band)
         finally:
             _in_worker.active = False
 

@@ -25,8 +25,11 @@ ValueError: sigma must be > 0, got -1.0
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import threading
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -374,6 +377,45 @@ def parse_assignments(items: list[str] | tuple[str, ...], where: str) -> dict[st
 # --- the declaration on library functions -------------------------------------------------
 
 
+_INSIDE = threading.local()
+
+
+@contextlib.contextmanager
+def inside_library():
+    """Mark the calls made from here as the library's own (the engine's band threads
+    and the tiled runner enter it too): only a caller's image is looked at for its scale."""
+    depth = getattr(_INSIDE, "depth", 0)
+    _INSIDE.depth = depth + 1
+    try:
+        yield
+    finally:
+        _INSIDE.depth = depth
+
+
+def warn_unit_scale(image: Any) -> None:
+    """One UserWarning for a float image whose values all lie in [0, 1] (not all 0): the
+    scikit-image habit, where imgfilter works on the 0-255 scale.
+
+    >>> import warnings, numpy as np
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     warn_unit_scale(np.full((2, 2), 0.5))
+    >>> print(seen[0].message)
+    image values all lie in [0, 1]; imgfilter works on the 0-255 scale: multiply by 255 first
+    """
+    kind = getattr(getattr(image, "dtype", None), "kind", None)
+    if kind != "f" or getattr(image, "size", 0) == 0:
+        return
+    high = float(image.max())
+    if 0 < high <= 1 and float(image.min()) >= 0:
+        warnings.warn(
+            "image values all lie in [0, 1]; imgfilter works on the 0-255 scale: "
+            "multiply by 255 first",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def takes(
     *, image: bool = True, also: Callable[[dict], None] | None = None, **params: Param
 ) -> Callable:
@@ -425,9 +467,12 @@ def takes(
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             if image:
+                if not getattr(_INSIDE, "depth", 0):
+                    warn_unit_scale(bound.arguments[first])
                 bound.arguments[first] = _checks.image_array(bound.arguments[first])
             bound.arguments.update(check_arguments(bound.arguments))
-            return function(*bound.args, **bound.kwargs)
+            with inside_library():
+                return function(*bound.args, **bound.kwargs)
 
         checked.params = MappingProxyType(declared)
         checked.defaults = MappingProxyType(defaults)

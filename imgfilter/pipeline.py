@@ -28,7 +28,7 @@ from imgfilter import _checks
 from imgfilter._checks import image_array, shown, size_text
 from imgfilter.choices import ALPHA_MODES
 from imgfilter.operation import Operation
-from imgfilter.params import value_text
+from imgfilter.params import inside_library, value_text, warn_unit_scale
 from imgfilter.registry import get_operation
 
 
@@ -243,13 +243,14 @@ class Pipeline:
             from imgfilter import chunked
 
             return chunked.run_pipeline(self, image, alpha)
+        warn_unit_scale(image)
         colour, plane = split_alpha(image_array(image))
         self.check_shape(colour.shape)
         from imgfilter import tiles
 
-        colour, plane = tiles.run_steps(
-            self.steps, colour, None if alpha == "drop" else plane, alpha
-        )
+        plane = None if alpha == "drop" else plane
+        with inside_library():
+            colour, plane = tiles.run_steps(self.steps, colour, plane, alpha)
         if plane is None or colour.ndim == 1 or colour.ndim == 3 and colour.shape[2] not in (1, 3):
             return colour  # values, or feature maps: no place for alpha
         return join_alpha(colour, plane)

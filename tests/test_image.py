@@ -63,3 +63,46 @@ def test_join_alpha_refuses_mismatched_shapes():
         join_alpha(np.zeros((3, 4, 3)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="alpha joins a gray or RGB image only"):
         join_alpha(np.zeros((3, 4, 5)), np.zeros((3, 4)))
+
+
+def test_a_float_image_on_the_0_1_scale_gets_one_warning():
+    import warnings
+
+    import imgfilter as imf
+
+    unit = np.random.default_rng(0).uniform(0, 1, (32, 32))
+    for call in (
+        lambda: imf.canny(unit, low=20, high=60),
+        lambda: imf.denoise(unit, "nlm"),
+        lambda: imf.Pipeline.parse("gaussian sigma=2 | sobel | pool size=2").run(unit),
+    ):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            call()
+        messages = [str(w.message) for w in seen]
+        assert messages == [
+            "image values all lie in [0, 1]; imgfilter works on the 0-255 scale: "
+            "multiply by 255 first"
+        ]
+
+
+@pytest.mark.parametrize("image", [np.zeros((4, 4)), np.full((4, 4), 2.0), np.ones((4, 4), int)])
+def test_no_warning_for_black_images_the_0_255_scale_or_integers(image):
+    import warnings
+
+    import imgfilter as imf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        imf.gaussian(image, 1)
+
+
+def test_the_command_line_warns_in_one_line(cli, tmp_path):
+    source = tmp_path / "unit.npy"
+    np.save(source, np.full((6, 6), 0.5))
+    result = cli("gaussian", source, "-o", tmp_path / "out.npy")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        f"imgfilter: warning: {source}: image values all lie in [0, 1]; imgfilter works on"
+        " the 0-255 scale: multiply by 255 first"
+    ]
