@@ -273,8 +273,10 @@ class Pipeline:
                 raise type(error)(f"{where}: {error}") from error
         return shape
 
-    def explain(self, shape: Sequence[int]) -> str:
-        """Per step: input shape -> output shape, the size formula with numbers, the strategy.
+    def explain(self, shape: Sequence[int], image=None) -> str:
+        """Per step: input shape -> output shape, the size formula with numbers, the strategy;
+        then the chain's receptive field and which steps need the whole image. Given the
+        ``image`` itself, the thresholds Canny chooses on it are shown too.
 
         >>> print(Pipeline.parse("convolve kernel=box padding=valid stride=2").explain((6, 6)))
         input: 6×6 (H×W, gray)
@@ -283,6 +285,8 @@ class Pipeline:
           H: floor((6 + 0 + 0 - (1*(3-1)+1)) / 2) + 1 = floor(3 / 2) + 1 = 2
           W: floor((6 + 0 + 0 - (1*(3-1)+1)) / 2) + 1 = floor(3 / 2) + 1 = 2
           strategy: separable
+        receptive field: 3×3 input pixels per output pixel
+        runs in strips: every step
         output mapping: clip
         """
         shape = _checks.shape_tuple("shape", shape)
@@ -302,6 +306,8 @@ class Pipeline:
             note = step.op.note(step.params) if step.op.note else ""
             if note:
                 lines.append(f"  {note}")
+            if image is not None and step.op.name == "canny" and step.params["low"] is None:
+                lines.append(self._chosen_thresholds(image, self.steps.index(step)))
             if plan is None and not note:
                 lines.append("  pixel-wise: no window")
             elif plan is not None:
@@ -318,8 +324,44 @@ class Pipeline:
                     formula = [line for line in formula if not line.startswith("strategy:")]
                 lines.extend("  " + line for line in formula)
             shape = out
+        lines.extend(self._reach_lines())
         lines.append(f"output mapping: {self.output_mapping}")
         return "\n".join(lines)
+
+    def _reach_lines(self) -> list[str]:
+        """The receptive field of the chain, and how it runs: strips, or the whole image."""
+        from imgfilter import tiles
+
+        field, jump = [1, 1], [1, 1]
+        wholes = [s for s in self.steps if s.op.needs_whole_image(s.params)]
+        for step in self.steps:
+            if step in wholes:
+                break
+            reach = tiles.reach_of(step, (1 << 20, 1 << 20))
+            for axis, r in enumerate(reach or ()):
+                field[axis] += (r.span - 1) * jump[axis]
+                jump[axis] *= r.stride
+        through = f" (up to {wholes[0].label}, which reads the whole image)" if wholes else ""
+        lines = [f"receptive field: {field[0]}×{field[1]} input pixels per output pixel{through}"]
+        if wholes:
+            labels = ", ".join(s.label for s in wholes)
+            lines.append(f"runs in strips, except on the whole image: {labels}")
+        else:
+            lines.append("runs in strips: every step")
+        return lines
+
+    def _chosen_thresholds(self, image, index: int) -> str:
+        """Canny's automatic thresholds on ``image`` at step ``index`` (run up to it)."""
+        from imgfilter import tiles
+        from imgfilter.image import split_alpha
+        from imgfilter.ops.canny import thresholds
+
+        colour, _ = split_alpha(image_array(image))
+        with inside_library():
+            colour, _ = tiles.run_steps(self.steps[:index], colour, None)
+            params = self.steps[index].params
+            low, high = thresholds(colour, params["sigma"], quantiles=params["quantiles"])
+        return f"  thresholds chosen: low {low:.6g}, high {high:.6g}"
 
 
 def _gives_values(step: Step) -> bool:

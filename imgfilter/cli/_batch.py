@@ -126,7 +126,7 @@ def _first_image(source: Path, stdin: bytes | None):
 def _explain(pipeline, source: Path, stdin: bytes | None, *, to_stderr: bool) -> None:
     image = _first_image(source, stdin)
     try:
-        text = pipeline.explain(image.shape)
+        text = pipeline.explain(image.shape, image)
     except ValueError as problem:
         raise Failure(f"{source}: {problem}") from None
     click.echo(f"{source}:\n{text}", err=to_stderr)

@@ -52,13 +52,15 @@ def _check_thresholds(arguments: dict) -> None:
         raise ValueError(f"low must be <= high, got low={low:g} and high={high:g}")
 
 
-@takes(
-    sigma=replace(filters.SIGMA, low_open=False),
-    low=Param("float", low=0),
-    high=Param("float", low=0),
-    quantiles=Param("interval", low=0, high=1),
-    also=_check_thresholds,
-)
+_PARAMS = {
+    "sigma": replace(filters.SIGMA, low_open=False),
+    "low": Param("float", low=0),
+    "high": Param("float", low=0),
+    "quantiles": Param("interval", low=0, high=1),
+}
+
+
+@takes(**_PARAMS, also=_check_thresholds)
 def canny(
     image,
     sigma: float = 1.0,
@@ -114,6 +116,23 @@ def canny(
     >>> canny(image, sigma=0, low=100, high=200)[:, 0]
     array([False, False, False,  True, False, False])
     """
+    magnitude, maxima, (low, high) = _magnitude_and_thresholds(image, sigma, low, high, quantiles)
+    candidates = maxima & (magnitude > low)
+    return _hysteresis(candidates, candidates & (magnitude > high))
+
+
+@takes(**_PARAMS, also=_check_thresholds)
+def thresholds(image, sigma=1.0, low=None, high=None, *, quantiles=None) -> tuple[float, float]:
+    """The (low, high) thresholds :func:`canny` uses on ``image`` with these arguments.
+
+    >>> image = np.zeros((8, 8)); image[:, 4:] = 100
+    >>> thresholds(image, sigma=0)
+    (20.0, 40.0)
+    """
+    return _magnitude_and_thresholds(image, sigma, low, high, quantiles)[2]
+
+
+def _magnitude_and_thresholds(image, sigma, low, high, quantiles):
     if low is None and high is not None:
         low = high / 2
     elif high is None and low is not None:
@@ -123,8 +142,7 @@ def canny(
     magnitude, maxima = _gradient_maxima(smoothed)
     if low is None:
         low, high = _automatic_thresholds(magnitude, quantiles)
-    candidates = maxima & (magnitude > low)
-    return _hysteresis(candidates, candidates & (magnitude > high))
+    return magnitude, maxima, (float(low), float(high))
 
 
 def _gradient_maxima(smoothed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
