@@ -38,6 +38,7 @@ FORMATS = {
 """File extension -> format name (Pillow's, plus NPY and the text matrices)."""
 
 DEPTH_FORMATS = ("PNG", "TIFF")  # can store 16 bits per sample
+AUTO = "auto"  # the depth that keeps the input's where the format can
 ALPHA_FORMATS = ("PNG", "TIFF", "WEBP", "NPY")  # can store an alpha channel
 QUALITY_FORMATS = ("JPEG", "WEBP")
 TEXT_FORMATS = ("CSV", "TSV", "TXT")  # numbers as written, one row a line
@@ -128,9 +129,12 @@ def mapping_for(fmt: str, asked: str | None, natural: str) -> str:
 
 
 def check_output(
-    fmt: str, mapping: str | None = None, depth: int = 8, quality: int | None = None
-) -> tuple[str, int, int | None]:
+    fmt: str, mapping: str | None = None, depth: int | str = 8, quality: int | None = None
+) -> tuple[str, int | str, int | None]:
     """Refuse options that ``fmt`` cannot honour; return (mapping, depth, quality) checked.
+
+    ``depth`` is 8, 16 or ``"auto"`` (kept as it is: :func:`output_depth` decides it
+    once the input's depth is known).
 
     The one output check: ``save`` and ``encode`` call it, and so does the command line
     for every planned output before it reads an image.
@@ -142,9 +146,14 @@ def check_output(
     """
     mapping = default_mapping(fmt) if mapping is None else mapping
     choice("rescale", mapping, RESCALE_MODES)
-    depth = integer("depth", depth)
-    if depth not in DEPTHS:
-        raise ValueError(f"depth must be 8 or 16, got {depth}")
+    if depth == AUTO or depth is None:
+        depth = AUTO
+    elif isinstance(depth, str) and depth.strip().isdigit():
+        depth = int(depth)
+    else:
+        depth = integer("depth", depth)
+    if depth != AUTO and depth not in DEPTHS:
+        raise ValueError(f"depth must be 8, 16 or auto, got {depth}")
     if depth == 16 and fmt not in DEPTH_FORMATS:
         raise ValueError(f"depth 16 needs PNG or TIFF; {fmt} stores 8 bits per sample")
     if quality is not None:
@@ -159,3 +168,21 @@ def check_output(
     if mapping == "none" and depth == 16:
         raise ValueError("rescale 'none' writes floats; it cannot be combined with depth 16")
     return mapping, depth, quality
+
+
+def output_depth(
+    fmt: str, depth: int | str, source: int | None, mapping: str, channels: int = 1
+) -> int:
+    """The bits per sample written: ``depth``, or for ``"auto"`` the input's (``source``
+    bits) where ``fmt`` can hold it, else 8.
+
+    >>> output_depth("PNG", "auto", 16, "clip"), output_depth("JPEG", "auto", 16, "clip")
+    (16, 8)
+    >>> output_depth("PNG", "auto", 8, "clip"), output_depth("PNG", 16, 8, "clip")
+    (8, 16)
+    """
+    if depth != AUTO:
+        return int(depth)
+    deep = source is not None and 8 < source <= 16 and mapping != "none"
+    # Pillow cannot read back a 16-bit gray+alpha TIFF, so it stays 8-bit.
+    return 16 if deep and fmt in DEPTH_FORMATS and not (fmt == "TIFF" and channels == 2) else 8

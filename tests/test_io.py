@@ -670,7 +670,7 @@ def test_unknown_extension_lists_the_supported_ones(tmp_path, name):
     ("kwargs", "message"),
     [
         ({"format": "xyz"}, "format must be one of .*png.*; got 'xyz'"),
-        ({"depth": 12}, "depth must be 8 or 16, got 12"),
+        ({"depth": 12}, "depth must be 8, 16 or auto, got 12"),
         ({"depth": 16, "format": "jpg"}, "depth 16 needs PNG or TIFF; JPEG"),
         ({"quality": 80}, "quality applies to JPEG and WebP only, not PNG"),
         ({"quality": 0, "format": "jpg"}, r"quality must be in \[1, 100\], got 0"),

@@ -1,9 +1,11 @@
 """Reading and writing images: the only modules that open image files or call Pillow.
 
 ``load`` and ``load_bytes`` (in ``_read``) turn any supported file into float32 on the
-0-255 scale, ``describe`` (in ``_describe``) gives its facts and statistics; ``save`` and
-``encode`` (in ``_write``) map, quantise and write atomically; ``_png16``, ``_pnm16`` and
-``_tiff16`` hold the 16-bit colour codecs Pillow lacks, ``_npy`` the .npy reader.
+0-255 scale (with ``metadata=True`` also its :class:`Metadata`: ICC profile, EXIF,
+resolution, bit depth, in ``_metadata``), ``describe`` (in ``_describe``) gives its facts
+and statistics; ``save`` and ``encode`` (in ``_save``) map, quantise and encode, and
+``_write`` puts the file in place atomically; ``_png16``, ``_pnm16`` and ``_tiff16`` hold
+the 16-bit colour codecs Pillow lacks, ``_npy`` the .npy reader.
 What a read may cost is bounded in ``_guard`` (the pixel guard, :func:`set_max_pixels`,
 regular files only) and what it may let out in ``_contain`` (one-line warnings and
 errors). Which extension is which format, and what each can hold, is
@@ -19,7 +21,17 @@ array([[  0., 128.],
 
 from imgfilter.io._describe import describe
 from imgfilter.io._guard import max_pixels, set_max_pixels
+from imgfilter.io._metadata import Metadata
 from imgfilter.io._read import load, load_bytes
 from imgfilter.io._save import encode, save
 
-__all__ = ["describe", "encode", "load", "load_bytes", "max_pixels", "save", "set_max_pixels"]
+__all__ = [
+    "Metadata",
+    "describe",
+    "encode",
+    "load",
+    "load_bytes",
+    "max_pixels",
+    "save",
+    "set_max_pixels",
+]

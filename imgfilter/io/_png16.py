@@ -15,6 +15,8 @@ zlib compresses the result.
 
 >>> import numpy as np
 >>> pixels = np.array([[[0, 1, 65535]]], dtype=np.uint16)
+>>> sorted(decode(encode(pixels, extra=[(b"pHYs", bytes(9))]))[1])
+[b'pHYs']
 >>> decode(encode(pixels))[0].tolist()
 [[[0, 1, 65535]]]
 """
@@ -37,6 +39,8 @@ MODES = {0: "I;16", 4: "LA", 2: "RGB", 6: "RGBA"}
 IDAT_SIZE = 1 << 20
 CHECK_PIECE = 1 << 20  # bytes of a chunk read (and CRC-checked) at a time
 EXIF_LIMIT = 1 << 24  # bytes of an eXIf chunk kept; a longer one is cut (orientation comes first)
+ICC_LIMIT = 1 << 26  # bytes of a compressed iCCP chunk kept
+METADATA = (b"iCCP", b"pHYs", b"eXIf")  # the chunks of what a file carries besides pixels
 # Adam7 passes: (first column, first row, column step, row step).
 ADAM7 = [
     (0, 0, 8, 8),
@@ -112,8 +116,9 @@ def chunks(data: bytes | BinaryIO, keep=None):
             return
 
 
-def decode(data: bytes | BinaryIO) -> tuple[np.ndarray, bytes | None]:
-    """Decode a 16-bit PNG to uint16 (H, W) or (H, W, C) and its raw EXIF block (or None).
+def decode(data: bytes | BinaryIO) -> tuple[np.ndarray, dict[bytes, bytes]]:
+    """Decode a 16-bit PNG to uint16 (H, W) or (H, W, C), and the payloads of its
+    iCCP, pHYs and eXIf chunks (type -> bytes; the first of each).
 
     ``data`` is the file's bytes or a binary file at its start. A tRNS colour key becomes
     an alpha channel (65535 everywhere but on the key colour). The compressed stream is
@@ -133,7 +138,8 @@ def decode(data: bytes | BinaryIO) -> tuple[np.ndarray, bytes | None]:
     # cannot be needed, so a flood of them is checked but not kept.
     enough = raw_size(width, height, CHANNELS[ctype], interlace)
     budget = {b"IDAT": enough + enough // 1024 + 1024, b"tRNS": 6, b"eXIf": EXIF_LIMIT}
-    parts, key, exif = [], None, None
+    budget.update({b"iCCP": ICC_LIMIT, b"pHYs": 9})
+    parts, key, found = [], None, {}
 
     def keep(kind: bytes) -> int:
         return budget.get(kind, 0)
@@ -144,8 +150,8 @@ def decode(data: bytes | BinaryIO) -> tuple[np.ndarray, bytes | None]:
             budget[b"IDAT"] -= len(payload)
         elif kind == b"tRNS" and ctype in (0, 2) and len(payload) == 2 * CHANNELS[ctype]:
             key = np.frombuffer(payload, ">u2")
-        elif kind == b"eXIf":
-            exif = payload
+        elif kind in METADATA and kind not in found:
+            found[kind] = payload
     if not parts:
         raise ValueError("truncated PNG data (no IDAT chunk)")
     compressed, size = b"".join(parts), (width, height)
@@ -175,7 +181,28 @@ def decode(data: bytes | BinaryIO) -> tuple[np.ndarray, bytes | None]:
         colour = pixels if ctype == 2 else pixels[..., None]
         opaque = np.any(colour != key[: colour.shape[-1]], axis=-1)
         pixels = np.dstack([pixels, np.where(opaque, 65535, 0).astype(np.uint16)])
-    return pixels, exif
+    return pixels, found
+
+
+def without(data: BinaryIO, kinds: tuple[bytes, ...]) -> tuple[bytes, dict[bytes, bytes]]:
+    """A PNG file's bytes without the chunks of ``kinds``, and the first payload of each.
+
+    For a file Pillow refuses over one of them (a profile over 1 MB): pixels first.
+    """
+    data.seek(len(SIGNATURE))
+    kept, found = [SIGNATURE], {}
+    for kind, payload in chunks(data):
+        if kind in kinds:
+            found.setdefault(kind, payload)
+        else:
+            kept.append(chunk(kind, payload))
+    return b"".join(kept), found
+
+
+def chunk(kind: bytes, payload: bytes) -> bytes:
+    """One PNG chunk: length, type, payload, CRC."""
+    crc = zlib.crc32(kind + payload)
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
 
 
 def _paeth(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -198,8 +225,13 @@ def _filter_rows(rows: np.ndarray, above: np.ndarray, bpp: int) -> np.ndarray:
     return np.hstack([best.astype(np.uint8)[:, None], chosen])
 
 
-def encode(pixels: np.ndarray, level: int = 6, band: int = 256) -> bytes:
-    """Encode uint16 (H, W) or (H, W, C) pixels (C = 2, 3, 4) as a 16-bit PNG."""
+def encode(
+    pixels: np.ndarray, level: int = 6, band: int = 256, extra: list[tuple[bytes, bytes]] = ()
+) -> bytes:
+    """Encode uint16 (H, W) or (H, W, C) pixels (C = 2, 3, 4) as a 16-bit PNG.
+
+    ``extra`` chunks (type, payload) go before the pixels: iCCP, pHYs, eXIf.
+    """
     pixels = pixels if pixels.ndim == 3 else pixels[..., None]
     height, width, channels = pixels.shape
     raw = np.ascontiguousarray(pixels, dtype=">u2").view(np.uint8).reshape(height, -1)
@@ -212,14 +244,10 @@ def encode(pixels: np.ndarray, level: int = 6, band: int = 256) -> bytes:
         above = rows[-1:]
     stream.append(compressor.flush())
     compressed = b"".join(stream)
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        crc = zlib.crc32(kind + payload)
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
-
     ihdr = struct.pack(">IIBBBBB", width, height, 16, COLOUR_TYPE[channels], 0, 0, 0)
     idats = [
         chunk(b"IDAT", compressed[i : i + IDAT_SIZE])
         for i in range(0, max(len(compressed), 1), IDAT_SIZE)
     ]
-    return SIGNATURE + chunk(b"IHDR", ihdr) + b"".join(idats) + chunk(b"IEND", b"")
+    before = b"".join(chunk(kind, payload) for kind, payload in extra)
+    return SIGNATURE + chunk(b"IHDR", ihdr) + before + b"".join(idats) + chunk(b"IEND", b"")

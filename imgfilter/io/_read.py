@@ -21,6 +21,7 @@ array([[  0., 255.]], dtype=float32)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 from typing import Any, BinaryIO
@@ -30,7 +31,8 @@ from PIL import Image
 
 from imgfilter._checks import file_problem
 from imgfilter.errors import ImageFileError
-from imgfilter.io import _contain, _guard, _npy, _png16, _pnm16, _text, _tiff16
+from imgfilter.io import _contain, _guard, _metadata, _npy, _png16, _pnm16, _text, _tiff16
+from imgfilter.io._metadata import Metadata
 
 # Pillow's names of the formats the contract lists (PPM covers PBM, PGM, PPM, PNM, PFM).
 FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF", "PPM"]
@@ -38,6 +40,7 @@ READS = "PNG, JPEG, TIFF, BMP, WebP, GIF, PNM and .npy"
 _HEAD = 1 << 12  # bytes read to tell the format
 _PNM_HEAD = 1 << 20  # bytes in which a 16-bit PPM header must end
 _ORIENTATION = 0x0112
+_PNG_TEXT = (b"iCCP", b"zTXt", b"iTXt")  # chunks Pillow refuses over 1 MB decompressed
 _CONVERT = {
     "1": "L",
     "La": "LA",
@@ -58,7 +61,7 @@ _ORIENT = {
 }
 
 
-def load(path: str | os.PathLike) -> np.ndarray:
+def load(path: str | os.PathLike, metadata: bool = False):
     """Read an image file as float32 on the 0-255 scale.
 
     Parameters
@@ -66,11 +69,15 @@ def load(path: str | os.PathLike) -> np.ndarray:
     path : a PNG, JPEG, TIFF, BMP, WebP, GIF (first frame), PGM/PPM/PNM or ``.npy`` file,
         recognised from the content, not the name; or a ``.csv``, ``.tsv`` or ``.txt``
         matrix of numbers (by its name), loaded as gray with the values as written.
+    metadata : also return what the file carries besides pixels, for ``save``.
 
     Returns
     -------
-    np.ndarray
-        float32, shape (H, W), (H, W, 2), (H, W, 3) or (H, W, 4) (alpha last).
+    np.ndarray, or (np.ndarray, Metadata) with ``metadata=True``
+        float32, shape (H, W), (H, W, 2), (H, W, 3) or (H, W, 4) (alpha last); the
+        :class:`~imgfilter.io.Metadata` holds the ICC profile, the EXIF block (its
+        orientation, applied here, reset to 1), the resolution and the bit depth.
+        A corrupt profile or EXIF block is left out with an ImageWarning.
 
     Raises
     ------
@@ -80,28 +87,32 @@ def load(path: str | os.PathLike) -> np.ndarray:
 
     Examples
     --------
-    A 2x2 16-bit gray PNG holding 0, 257, 32896 and 65535 loads as 0, 1, 128 and 255.
+    A 2x2 16-bit gray PNG holding 0, 257, 32896 and 65535 loads as 0, 1, 128 and 255;
+    ``pixels, meta = load("photo.jpg", metadata=True)`` then ``save(pixels, "out.png",
+    metadata=meta)`` keeps its colour profile, EXIF and resolution.
     """
     path = os.fspath(path)
     with _contain.decoding(path) as notes, open_image_file(path) as (file, size):
-        pixels = decode(file, size, path, notes)[0]
+        pixels, meta = decode(file, size, path, notes, metadata)
     _contain.emit(notes)
-    return pixels
+    return (pixels, meta["metadata"]) if metadata else pixels
 
 
-def load_bytes(data: bytes, name: str = "<stdin>") -> np.ndarray:
+def load_bytes(data: bytes, name: str = "<stdin>", metadata: bool = False):
     """Decode an image held in memory, like :func:`load`; errors start with ``name``.
 
     >>> load_bytes(b"P2 2 1 255 7 7")
     array([[7., 7.]], dtype=float32)
+    >>> load_bytes(b"P2 2 1 255 7 7", metadata=True)[1]
+    Metadata(icc_profile=None, exif=None, dpi=None, bit_depth=8)
     """
     data = bytes(data)
     if not data:
         raise ImageFileError(f"{name}: empty input (0 bytes)")
     with _contain.decoding(name) as notes:
-        pixels = decode(io.BytesIO(data), len(data), name, notes)[0]
+        pixels, meta = decode(io.BytesIO(data), len(data), name, notes, metadata)
     _contain.emit(notes)
-    return pixels
+    return (pixels, meta["metadata"]) if metadata else pixels
 
 
 @contextlib.contextmanager
@@ -133,31 +144,38 @@ def open_image_file(path: str):
 
 
 def decode(
-    file: BinaryIO, size: int, name: str, notes: list[str]
+    file: BinaryIO, size: int, name: str, notes: list[str], metadata: bool = False
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Return (pixels, meta) of the image in ``file`` (``size`` bytes from its start).
 
-    meta holds the file's format, mode and bit depth; warnings are added to ``notes``.
+    meta holds the file's format, mode and bit depth, and with ``metadata`` its
+    :class:`Metadata` under "metadata"; warnings are added to ``notes``.
     """
     text_format = _text.format_of_name(name)
     if text_format is not None:
         pixels = _text.parse_text(file.read(), name)
-        return pixels, {"format": text_format, "mode": "F", "bit_depth": 32}
+        return pixels, {"format": text_format, "mode": "F", "bit_depth": 32, "metadata": Metadata()}
     head = peek(file, _HEAD)
     if head.startswith(_npy.MAGIC):
         header = npy_header(file, size, name, notes)
-        return _npy.read(file, header), npy_meta(header)
+        return _npy.read(file, header), {**npy_meta(header), "metadata": Metadata()}
     if name.lower().endswith(".npy"):
         raise ImageFileError(f"{name}: not a .npy file (no NumPy header)")
     pnm = _pnm16.header(peek(file, _PNM_HEAD)) if head.startswith(b"P6") else None
+    want = notes if metadata else None
     if _png16.is_png16(head):
-        pixels, orientation, meta = _decode_png16(file, head, name, notes)
+        pixels, orientation, meta = _decode_png16(file, head, name, notes, want)
     elif pnm:
         pixels, orientation, meta = _decode_pnm16(file, size, pnm, name, notes)
+        meta["metadata"] = Metadata()
     else:
-        pixels, orientation, meta = _decode_pillow(file, head, name, notes)
+        pixels, orientation, meta = _decode_pillow(file, head, name, notes, want)
     if orientation in _ORIENT:
         pixels = np.ascontiguousarray(_ORIENT[orientation](pixels))
+    if metadata:
+        found = meta["metadata"]
+        bits = meta["bit_depth"] if meta["mode"] != "F" else None
+        meta["metadata"] = Metadata(found.icc_profile, found.exif, found.dpi, bits)
     return pixels, meta
 
 
@@ -187,23 +205,27 @@ def _note(notes: list[str], text: str | None) -> None:
 
 
 def _decode_png16(
-    file: BinaryIO, head: bytes, name: str, notes: list[str]
+    file: BinaryIO, head: bytes, name: str, notes: list[str], want: list[str] | None
 ) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """A 16-bit PNG; with ``want`` (the notes) its metadata too."""
     width, height, ctype = _png16.header(head)
     _note(notes, _guard.check_pixels(name, width, height))
     try:
-        pixels, exif = _png16.decode(file)
+        pixels, found = _png16.decode(file)
     except ValueError as exc:  # its messages say truncated or corrupt in plain words
         raise ImageFileError(f"{name}: {exc}") from exc
+    meta = {"format": "PNG", "mode": _png16.MODES.get(ctype, "?"), "bit_depth": 16}
+    if want is not None:
+        meta["metadata"], orientation = _metadata.from_png_chunks(found, name, want)
+        return _scaled(pixels), orientation, meta
     orientation = 1
-    if exif:
+    if found.get(b"eXIf"):
         parsed = Image.Exif()
         try:
-            parsed.load(exif)
+            parsed.load(found[b"eXIf"])
             orientation = parsed.get(_ORIENTATION, 1)
         except Exception:  # a broken EXIF block is metadata, not a reason to refuse pixels
             pass
-    meta = {"format": "PNG", "mode": _png16.MODES.get(ctype, "?"), "bit_depth": 16}
     return _scaled(pixels), orientation, meta
 
 
@@ -228,12 +250,20 @@ def _scaled(pixels: np.ndarray) -> np.ndarray:
 
 
 def _decode_pillow(
-    file: BinaryIO, head: bytes, name: str, notes: list[str]
+    file: BinaryIO, head: bytes, name: str, notes: list[str], want: list[str] | None
 ) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """Any file Pillow reads; with ``want`` (the notes) its metadata too."""
+    found: dict[bytes, bytes] = {}
     try:
         image = Image.open(file, formats=FORMATS)
     except Image.UnidentifiedImageError:
         raise ImageFileError(_unrecognised(name, head)) from None
+    except ValueError as exc:
+        if "MAX_TEXT_CHUNK" not in str(exc) or not head.startswith(_png16.SIGNATURE):
+            raise
+        # A profile (or text) over Pillow's 1 MB: the pixels without it, the profile read here.
+        data, found = _png16.without(file, _PNG_TEXT)
+        image = Image.open(io.BytesIO(data), formats=["PNG"])
     _note(notes, _guard.check_pixels(name, *image.size))
     if image.format == "TIFF":
         _contain.quiet_libtiff()
@@ -244,6 +274,12 @@ def _decode_pillow(
     else:
         image.load()
         pixels = _pillow_pixels(image, name, bits, notes)
+    if want is not None:
+        meta["metadata"], orientation = _metadata.from_pillow(image, name, want)
+        if b"iCCP" in found:
+            icc = _metadata.from_png_chunks({b"iCCP": found[b"iCCP"]}, name, want)[0].icc_profile
+            meta["metadata"] = dataclasses.replace(meta["metadata"], icc_profile=icc)
+        return pixels, orientation, meta
     try:
         orientation = image.getexif().get(_ORIENTATION, 1)
     except Exception:  # see _decode_png16

@@ -25,7 +25,8 @@ from imgfilter import formats
 from imgfilter.errors import ImageFileError, ImageWarning
 from imgfilter.image import join_alpha, split_alpha
 from imgfilter.image import rescale as _rescale
-from imgfilter.io import _png16, _text, _tiff16, _write
+from imgfilter.io import _metadata, _png16, _text, _tiff16, _write
+from imgfilter.io._metadata import Metadata
 
 PNG_COMPRESS_LEVEL = 3  # 4096x4096 RGB: 1.2 s and 8.0 MB, against 2.9 s and 6.7 MB at 6
 JPEG_QUALITY = 92  # ImageMagick's default; Pillow's own 75 smears edge maps
@@ -36,9 +37,10 @@ def save(
     path: str | os.PathLike,
     rescale: str | None = None,
     *,
-    depth: int = 8,
+    depth: int | str = "auto",
     quality: int | None = None,
     format: str | None = None,
+    metadata: Metadata | None = None,
 ) -> None:
     """Write an image atomically: the file appears complete or not at all.
 
@@ -55,16 +57,21 @@ def save(
         ``none`` keeps floats: only ``.npy`` and gray TIFF (a float32 "F" TIFF) can.
         The mapping applies to the colour channels; alpha is clipped. Values are then
         rounded half to even, and NaN is written as 0.
-    depth : 8, or 16 for PNG and TIFF (values x257).
+    depth : 8, or 16 for PNG and TIFF (values x257); ``"auto"`` (the default) is the
+        bit depth of ``metadata`` where the format can hold it, else 8.
     quality : 1-100 for JPEG (default 92) and WebP (default: lossless).
     format : a name or extension from ``imgfilter.formats.FORMATS`` (e.g. "png"),
         overriding the extension.
+    metadata : a :class:`~imgfilter.io.Metadata` (from ``load(path, metadata=True)``):
+        its ICC profile, EXIF and resolution are written where the format holds them
+        (see :mod:`imgfilter.io._metadata`); ``meta.stripped()`` keeps only the depth.
 
     Warns
     -----
     ImageWarning
         JPEG, BMP, GIF and PPM cannot store alpha: it is dropped, with a warning naming
-        the file. WebP has no gray mode: gray is written (and reloads) as RGB.
+        the file. WebP has no gray mode: gray is written (and reloads) as RGB. Metadata
+        too large for the format (EXIF over 64 KB in JPEG) is dropped with a warning.
 
     Raises
     ------
@@ -90,7 +97,7 @@ def save(
         if format is None:
             raise ImageFileError(f"{path}: {error}") from None
         raise ValueError(f"{path}: {error}") from None
-    write = _prepare(image, fmt, rescale, depth, quality, path)
+    write = _prepare(image, fmt, rescale, depth, quality, path, metadata)
     _write.put(path, write, fmt)
 
 
@@ -99,9 +106,10 @@ def encode(
     format: str,
     rescale: str | None = None,
     *,
-    depth: int = 8,
+    depth: int | str = "auto",
     quality: int | None = None,
     name: str | None = None,
+    metadata: Metadata | None = None,
 ) -> bytes:
     """Encode an image as the bytes of a file in ``format`` ("png", ".jpg", "NPY", ...).
 
@@ -113,7 +121,7 @@ def encode(
     """
     fmt = formats.format_name(format)
     buffer = io.BytesIO()
-    _prepare(image, fmt, rescale, depth, quality, name or f"<{fmt} output>")(buffer)
+    _prepare(image, fmt, rescale, depth, quality, name or f"<{fmt} output>", metadata)(buffer)
     return buffer.getvalue()
 
 
@@ -155,11 +163,25 @@ def _quantise(values: np.ndarray, depth: int) -> np.ndarray:
 
 
 def _prepare(
-    image: Any, fmt: str, rescale: str | None, depth: int, quality: int | None, name: str
+    image: Any,
+    fmt: str,
+    rescale: str | None,
+    depth: int | str,
+    quality: int | None,
+    name: str,
+    metadata: Metadata | None = None,
 ) -> Callable[[Any], None]:
     """Validate everything and build the pixels; return a function that writes them to a file."""
+    if metadata is not None and not isinstance(metadata, Metadata):
+        raise TypeError(
+            "metadata must be an imgfilter.io.Metadata (from load(path, metadata=True)) or "
+            f"None, got {type(metadata).__name__}"
+        )
     image = _as_image(image, fmt)
     mode, depth, quality = formats.check_output(fmt, rescale, depth, quality)
+    bits = None if metadata is None else metadata.bit_depth
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    depth = formats.output_depth(fmt, depth, bits, mode, channels)
     if mode == "none" and fmt == "TIFF" and image.ndim == 3:
         raise ValueError(
             f"a float TIFF holds one gray channel, got shape {image.shape}; save colour "
@@ -186,23 +208,26 @@ def _prepare(
     if fmt == "NPY":
         array = join_alpha(colour, alpha).astype(np.float32, copy=False)
         return lambda file: np.save(file, array, allow_pickle=False)
+    kept = _metadata.fitted(metadata, fmt, name)
     if mode == "none":
         pillow = Image.fromarray(colour.astype(np.float32))
-        return lambda file: pillow.save(file, format="TIFF")
+        tiff = _metadata.pillow_options(kept, "TIFF")
+        return lambda file: pillow.save(file, format="TIFF", **tiff)
 
     pixels = _quantise(join_alpha(colour, alpha), depth)
     if depth == 16 and fmt == "PNG":
-        return _write_bytes(lambda: _png16.encode(pixels, PNG_COMPRESS_LEVEL))
+        chunks = _metadata.png_chunks(kept)
+        return _write_bytes(lambda: _png16.encode(pixels, PNG_COMPRESS_LEVEL, extra=chunks))
     if depth == 16 and pixels.ndim == 3:
         if pixels.shape[2] == 2:
             raise ValueError(
                 "a 16-bit TIFF cannot hold gray+alpha here (Pillow could not read it back); "
                 "save as 16-bit PNG, or drop the alpha"
             )
-        return _write_bytes(lambda: _tiff16.encode(pixels))
+        return _write_bytes(lambda: _tiff16.encode(pixels, _metadata.tiff_tags(kept)))
 
     pillow = Image.fromarray(pixels)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = _metadata.pillow_options(kept, fmt)
     if fmt == "PNG":
         options["compress_level"] = PNG_COMPRESS_LEVEL
     elif fmt == "JPEG":

@@ -3,10 +3,10 @@
 Reading lets Pillow (and libtiff) parse and decompress the file, so every compression and
 predictor they know works: the pixel data is unpacked twice, first with the file's own
 16-bit unpacker (the high bytes), then with the opposite byte order (the low bytes).
-Writing is a small uncompressed little-endian TIFF, one IFD, chunky samples, strips.
+Writing is an uncompressed little-endian TIFF, one IFD (Pillow's), chunky samples, strips.
 
 >>> import io, numpy as np
->>> from PIL import Image
+>>> from PIL import Image, TiffImagePlugin, TiffTags
 >>> pixels = np.array([[[0, 1, 65535]]], dtype=np.uint16)
 >>> decode(Image.open(io.BytesIO(encode(pixels))), encode(pixels)).tolist()
 [[[0, 1, 65535]]]
@@ -17,10 +17,10 @@ from __future__ import annotations
 import io
 import struct
 import sys
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image
+from PIL import Image, TiffImagePlugin, TiffTags
 
 _NATIVE = "L" if sys.byteorder == "little" else "B"
 # Unpackers of 16-bit colour samples that Pillow uses for TIFF (L/B: file order, N: native).
@@ -65,51 +65,35 @@ def decode(image: Image.Image, data: bytes | BinaryIO) -> np.ndarray:
     return pixels
 
 
-def encode(pixels: np.ndarray) -> bytes:
-    """Encode uint16 (H, W, 3) or (H, W, 4) pixels as an uncompressed 16-bit TIFF (alpha last)."""
+def encode(pixels: np.ndarray, tags: dict[int, Any] | None = None) -> bytes:
+    """Encode uint16 (H, W, 3) or (H, W, 4) pixels as an uncompressed 16-bit TIFF (alpha last).
+
+    ``tags`` (number -> value, as Pillow's TIFF tags) are added: profile, resolution, EXIF.
+    """
     height, width, channels = pixels.shape
     row = width * channels * 2
     rows_per_strip = max(1, STRIP_BYTES // row)
     strips = range(0, height, rows_per_strip)
-    counts = [min(rows_per_strip, height - start) * row for start in strips]
-    data = np.ascontiguousarray(pixels, dtype="<u2").tobytes()
-
-    # (tag, type, values): type 3 is SHORT, 4 is LONG.
-    entries = [
-        (256, 4, [width]),
-        (257, 4, [height]),
-        (258, 3, [16] * channels),
-        (259, 3, [1]),  # no compression
-        (262, 3, [2]),  # RGB
-        (273, 4, None),  # strip offsets, filled in below
-        (277, 3, [channels]),
-        (278, 4, [rows_per_strip]),
-        (279, 4, counts),
-        (284, 3, [1]),  # chunky: RGBRGB...
-        (339, 3, [1] * channels),  # unsigned integers
-    ]
+    directory = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II")
+    for tag, value in (tags or {}).items():
+        directory[tag] = value
+    layout = {
+        256: width,
+        257: height,
+        258: (16,) * channels,
+        259: 1,  # no compression
+        262: 2,  # RGB
+        273: tuple(start * row for start in strips),  # Pillow adds where the pixels start
+        277: channels,
+        278: rows_per_strip,
+        279: tuple(min(rows_per_strip, height - start) * row for start in strips),
+        284: 1,  # chunky: RGBRGB...
+        339: (1,) * channels,  # unsigned integers
+    }
     if channels == 4:
-        entries.insert(-1, (338, 3, [2]))  # the extra sample is unassociated alpha
-    ifd_size = 2 + 12 * len(entries) + 4
-    extra_at = 8 + ifd_size
-    pixels_at = extra_at + sum(_size(t, counts if v is None else v) for _, t, v in entries)
-    offsets = [pixels_at + start * row for start in strips]
-
-    ifd, extra = [struct.pack("<H", len(entries))], []
-    for tag, kind, values in entries:
-        values = offsets if values is None else values
-        packed = struct.pack(f"<{len(values)}{'H' if kind == 3 else 'I'}", *values)
-        if len(packed) <= 4:
-            field = packed.ljust(4, b"\0")
-        else:
-            field = struct.pack("<I", extra_at + sum(map(len, extra)))
-            extra.append(packed)
-        ifd.append(struct.pack("<HHI", tag, kind, len(values)) + field)
-    ifd.append(struct.pack("<I", 0))  # no next IFD
-    head = b"II*\0" + struct.pack("<I", 8) + b"".join(ifd) + b"".join(extra)
-    return head.ljust(pixels_at, b"\0") + data
-
-
-def _size(kind: int, values: list) -> int:
-    size = (2 if kind == 3 else 4) * len(values)
-    return size if size > 4 else 0
+        layout[338] = 2  # the extra sample is unassociated alpha
+    for tag, value in layout.items():
+        directory[tag] = value
+        directory.tagtype[tag] = TiffTags.LONG if tag in (256, 257, 273, 278, 279) else 3
+    data = np.ascontiguousarray(pixels, dtype="<u2").tobytes()
+    return b"II*\0" + struct.pack("<I", 8) + directory.tobytes(8) + data
