@@ -289,12 +289,15 @@ class Pipeline:
         runs in strips: every step
         output mapping: clip
         """
+        from imgfilter import tiles
+
         shape = _checks.shape_tuple("shape", shape)
         has_alpha = len(shape) == 3 and shape[2] in (2, 4)
         if has_alpha:
             shape = shape[:2] if shape[2] == 2 else shape[:2] + (3,)
         alpha_note = " + alpha (follows the geometry)" if has_alpha else ""
         lines = [f"input: {_shape(shape)}{alpha_note}"]
+        reaches = []
         for step in self.steps:
             try:
                 window = step.op.window_of(step.params)
@@ -323,21 +326,19 @@ class Pipeline:
                 if not step.op.weighted:
                     formula = [line for line in formula if not line.startswith("strategy:")]
                 lines.extend("  " + line for line in formula)
+            reaches.append(None if plan is None else tiles.reach_of(step, shape, plan))
             shape = out
-        lines.extend(self._reach_lines())
+        lines.extend(self._reach_lines(reaches))
         lines.append(f"output mapping: {self.output_mapping}")
         return "\n".join(lines)
 
-    def _reach_lines(self) -> list[str]:
+    def _reach_lines(self, reaches) -> list[str]:
         """The receptive field of the chain, and how it runs: strips, or the whole image."""
-        from imgfilter import tiles
-
         field, jump = [1, 1], [1, 1]
         wholes = [s for s in self.steps if s.op.needs_whole_image(s.params)]
-        for step in self.steps:
+        for step, reach in zip(self.steps, reaches, strict=True):
             if step in wholes:
                 break
-            reach = tiles.reach_of(step, (1 << 20, 1 << 20))
             for axis, r in enumerate(reach or ()):
                 field[axis] += (r.span - 1) * jump[axis]
                 jump[axis] *= r.stride

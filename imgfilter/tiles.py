@@ -92,13 +92,14 @@ class Reach:
         return Span(first, stop, (start - first + before) // s, b - a, before, after)
 
 
-def reach_of(step, shape: Sequence[int]) -> tuple[Reach, Reach] | None:
+def reach_of(step, shape: Sequence[int], plan=None) -> tuple[Reach, Reach] | None:
     """The step's (rows, columns) :class:`Reach` on an input of ``shape``; None when
-    the step is pixel-wise."""
-    window = step.op.window_of(step.params)
-    if window is None:
-        return None
-    plan = step.op.plan(tuple(shape), step.params, window)
+    the step is pixel-wise. ``plan`` is the step's plan when the caller has it."""
+    if plan is None:
+        window = step.op.window_of(step.params)
+        if window is None:
+            return None
+        plan = step.op.plan(tuple(shape), step.params, window)
     explicit = step.op.geometry != "same"
     return tuple(
         Reach(

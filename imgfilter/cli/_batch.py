@@ -68,7 +68,12 @@ def process(
         pipeline, opts.rescale, opts.fmt, opts.quality, int(opts.depth), stdin, alpha=opts.alpha
     )
     jobs = min(opts.jobs or _run.cores(), len(tasks))
-    return _run.run_tasks(job, tasks, jobs, quiet=opts.quiet, batch=found.batch)
+    if opts.scheduler is None:
+        return _run.run_tasks(job, tasks, jobs, quiet=opts.quiet, batch=found.batch)
+    from imgfilter.cli import _dask
+
+    with _dask.executor(opts.scheduler) as pool:
+        return _run.run_tasks(job, tasks, jobs, quiet=opts.quiet, batch=found.batch, pool=pool)
 
 
 def _make_folders(tasks: Sequence[_tasks.Task]) -> None:

@@ -95,6 +95,13 @@ class Job:
     stop: threading.Event = field(default_factory=threading.Event)
     alpha: str = "premultiply"
 
+    def __getstate__(self) -> dict:
+        # A job travels to Dask's worker processes without its stop flag (a lock).
+        return {k: v for k, v in self.__dict__.items() if k != "stop"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, stop=threading.Event())
+
     def __call__(self, task: Task) -> Outcome:
         """Process one file; the outcome holds its one-line problem and its warnings."""
         outcome = Outcome(task)
@@ -183,12 +190,16 @@ class _Tally:
         return f"imgfilter: {self.written} {files} written, {self.failed} failed, {seconds}"
 
 
-def run_tasks(job: Job, tasks: Sequence[Task], jobs: int, *, quiet: bool, batch: bool) -> int:
-    """Run every task (on ``jobs`` threads), report each in order; the exit code."""
+def run_tasks(
+    job: Job, tasks: Sequence[Task], jobs: int, *, quiet: bool, batch: bool, pool=None
+) -> int:
+    """Run every task (on ``jobs`` threads, or on ``pool``), report each in order; the
+    exit code. ``pool`` is any ``concurrent.futures``-like executor (Dask's)."""
     tally = _Tally(len(tasks))
     futures: list[Future] = []
     done, before = 0, None
-    pool = ThreadPoolExecutor(jobs, thread_name_prefix="imgfilter-file") if jobs > 1 else None
+    if pool is None and jobs > 1:
+        pool = ThreadPoolExecutor(jobs, thread_name_prefix="imgfilter-file")
     show_bar = batch and not quiet and _is_terminal(sys.stderr)
     try:
         with click.progressbar(
