@@ -393,8 +393,9 @@ def inside_library():
 
 
 def warn_unit_scale(image: Any) -> None:
-    """One UserWarning for a float image whose values all lie in [0, 1] (not all 0): the
-    scikit-image habit, where imgfilter works on the 0-255 scale.
+    """One UserWarning for a float image whose values all lie in [0, 1], some of them
+    between 0 and 1: the scikit-image habit, where imgfilter works on the 0-255 scale
+    (a mask of 0s and 1s is left alone).
 
     >>> import warnings, numpy as np
     >>> with warnings.catch_warnings(record=True) as seen:
@@ -407,7 +408,7 @@ def warn_unit_scale(image: Any) -> None:
     if kind != "f" or getattr(image, "size", 0) == 0:
         return
     high = float(image.max())
-    if 0 < high <= 1 and float(image.min()) >= 0:
+    if 0 < high <= 1 and float(image.min()) >= 0 and ((image > 0) & (image < 1)).any():
         warnings.warn(
             "image values all lie in [0, 1]; imgfilter works on the 0-255 scale: "
             "multiply by 255 first",

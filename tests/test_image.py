@@ -86,8 +86,11 @@ def test_a_float_image_on_the_0_1_scale_gets_one_warning():
         ]
 
 
-@pytest.mark.parametrize("image", [np.zeros((4, 4)), np.full((4, 4), 2.0), np.ones((4, 4), int)])
-def test_no_warning_for_black_images_the_0_255_scale_or_integers(image):
+@pytest.mark.parametrize(
+    "image",
+    [np.zeros((4, 4)), np.full((4, 4), 2.0), np.ones((4, 4), int), np.eye(4)],
+)
+def test_no_warning_for_black_images_the_0_255_scale_integers_or_masks(image):
     import warnings
 
     import imgfilter as imf
