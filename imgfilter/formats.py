@@ -43,6 +43,7 @@ ALPHA_FORMATS = ("PNG", "TIFF", "WEBP", "NPY")  # can store an alpha channel
 QUALITY_FORMATS = ("JPEG", "WEBP")
 TEXT_FORMATS = ("CSV", "TSV", "TXT")  # numbers as written, one row a line
 FLOAT_FORMATS = ("NPY", "TIFF", *TEXT_FORMATS)  # can keep floats (mapping "none")
+ARRAY_FORMATS = ("NPY", *TEXT_FORMATS)  # keep a stack of feature maps in one file
 
 
 def extensions(text: bool = True) -> list[str]:
@@ -104,6 +105,16 @@ def output_format(path: str | os.PathLike, given: str | None = None) -> str:
             f" is {fmt}; make them agree"
         )
     return fmt
+
+
+def map_paths(path: str | os.PathLike, count: int) -> list[str]:
+    """The files of ``count`` feature maps written one per file: ``NAME-k.EXT``.
+
+    >>> map_paths("out/edges.png", 2)
+    ['out/edges-0.png', 'out/edges-1.png']
+    """
+    stem, extension = os.path.splitext(os.fspath(path))
+    return [f"{stem}-{k}{extension}" for k in range(count)]
 
 
 def default_mapping(fmt: str) -> str:

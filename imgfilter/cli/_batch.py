@@ -44,10 +44,12 @@ def process(
         raise click.UsageError("missing -o/--output (or use --explain alone to see the plan)")
     found = _tasks.expand(inputs, opts.recursive)
     mapping = opts.rescale or pipeline.output_mapping
+    names = _tasks.feature_maps(pipeline)
     tasks = []
     if opts.output is not None and not pipeline.gives_values:
-        tasks = _tasks.plan(found, opts, mapping)
-        _tasks.check_float_tiff(pipeline, tasks, opts, mapping)
+        tasks = _tasks.plan(found, opts, mapping, len(names or ()))
+        if names is None or len(names) == 1:  # a float TIFF keeps K > 1 maps as pages
+            _tasks.check_float_tiff(pipeline, tasks, opts, mapping)
     for note in found.notes:
         warning(note)
     stdin = _read_stdin() if any(source == _tasks.STDIO for source, _ in found.files) else None
@@ -65,7 +67,16 @@ def process(
         return _print_values(pipeline, [source for source, _ in found.files], stdin)
     _make_folders(tasks)
     job = _run.Job(
-        pipeline, opts.rescale, opts.fmt, opts.quality, int(opts.depth), stdin, alpha=opts.alpha
+        pipeline,
+        opts.rescale,
+        opts.fmt,
+        opts.quality,
+        opts.depth,
+        stdin,
+        alpha=opts.alpha,
+        strip=opts.strip,
+        maps=opts.maps,
+        names=names,
     )
     jobs = min(opts.jobs or _run.cores(), len(tasks))
     if opts.scheduler is None:

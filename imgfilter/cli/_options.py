@@ -98,7 +98,7 @@ class Options:
     rescale: str | None
     fmt: str | None
     quality: int | None
-    depth: int
+    depth: str  # "auto", "8" or "16"
     jobs: int | None
     quiet: bool
     overwrite: bool
@@ -108,6 +108,8 @@ class Options:
     alpha: str = "premultiply"
     trace: tuple[int, int] | None = None
     scheduler: str | None = None
+    strip: bool = False
+    maps: str = "sheet"
 
 
 def _set_max_pixels(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
@@ -194,9 +196,24 @@ def io_options(function: Callable) -> Callable:
         ),
         click.option(
             "--depth",
-            type=click.Choice([str(d) for d in DEPTHS]),
-            default="8",
-            help="Bits per channel of PNG/TIFF output.",
+            type=click.Choice(["auto", *(str(d) for d in DEPTHS)]),
+            default="auto",
+            help="Bits per channel of PNG/TIFF output; auto keeps the input's (16-bit in, "
+            "16-bit out) where the format can hold it, else 8.",
+        ),
+        click.option(
+            "--strip",
+            is_flag=True,
+            help="Drop the ICC colour profile, EXIF and resolution (kept by default where "
+            "the output format can hold them).",
+        ),
+        click.option(
+            "--maps",
+            type=click.Choice(["sheet", "files"]),
+            default="sheet",
+            help="Feature maps of a kernel bank (K > 1) in an image format: one labelled "
+            "sheet, or K files NAME-0.EXT ... NAME-(K-1).EXT (.npy, text and float TIFF "
+            "keep the array).",
         ),
         click.option(
             "--jobs",

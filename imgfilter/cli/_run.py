@@ -90,10 +90,13 @@ class Job:
     rescale: str | None
     fmt: str | None
     quality: int | None
-    depth: int
+    depth: int | str
     stdin: bytes | None
     stop: threading.Event = field(default_factory=threading.Event)
     alpha: str = "premultiply"
+    strip: bool = False  # drop profile, EXIF and resolution
+    maps: str = "sheet"  # how feature maps go into an image format
+    names: list[str] | None = None  # the kernels of the bank whose maps the result holds
 
     def __getstate__(self) -> dict:
         # A job travels to Dask's worker processes without its stop flag (a lock).
@@ -124,9 +127,9 @@ class Job:
         from imgfilter import io
 
         if task.source == STDIO:
-            image = io.load_bytes(self.stdin or b"")
+            image, meta = io.load_bytes(self.stdin or b"", metadata=True)
         else:
-            image = io.load(task.source)
+            image, meta = io.load(task.source, metadata=True)
         if self.stop.is_set():
             return False
         result = self.pipeline.run(image, alpha=self.alpha)
@@ -134,12 +137,34 @@ class Job:
             return False
         fmt = target_format(task, self.fmt)
         mapping = formats.mapping_for(fmt, self.rescale, self.pipeline.output_mapping)
-        options = {"depth": self.depth, "quality": self.quality}
-        if task.target == STDIO:
+        meta = meta.stripped() if self.strip else meta
+        options = {"depth": self.depth, "quality": self.quality, "metadata": meta}
+        maps = self._feature_maps(result, image)
+        if maps is not None:
+            from imgfilter.io import _maps
+
+            if task.target == STDIO:
+                data = _maps.encode_maps(maps, fmt, self.names, mapping, name="<stdout>", **options)
+                _write_stdout(data)
+            else:
+                _maps.save_maps(
+                    maps, task.target, self.names, mapping, layout=self.maps, format=fmt, **options
+                )
+        elif task.target == STDIO:
             _write_stdout(io.encode(result, fmt, mapping, name="<stdout>", **options))
         else:
             io.save(result, task.target, mapping, format=fmt, **options)
         return True
+
+    def _feature_maps(self, result, image):
+        """The (H, W, K) maps of the bank in ``result``, without alpha, or None."""
+        count = len(self.names or ())
+        if not count or result.ndim != 3:
+            return None
+        had_alpha = image.ndim == 3 and image.shape[2] in (2, 4)
+        if result.shape[2] == count + 1 and count in (1, 3) and had_alpha:
+            return result[..., :count]  # maps carry no alpha
+        return result if result.shape[2] == count else None
 
 
 def _write_stdout(data: bytes) -> None:

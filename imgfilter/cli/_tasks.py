@@ -123,8 +123,11 @@ def check_stray_step_words(inputs: Sequence[str], pipeline_text: str | None, out
     raise click.UsageError(f"{words[0]!r} is not a file: quote the pipeline, as in: {example}")
 
 
-def plan(found: Inputs, opts: Options, mapping: str) -> list[Task]:
-    """The tasks for ``found`` and ``-o``; a usage error for any plan that cannot work."""
+def plan(found: Inputs, opts: Options, mapping: str, count: int = 0) -> list[Task]:
+    """The tasks for ``found`` and ``-o``; a usage error for any plan that cannot work.
+
+    ``count`` is the number of feature maps the pipeline makes (0: an image).
+    """
     output = str(opts.output)
     if output == "-" or os.path.normpath(os.path.abspath(output)) in _STDOUT_NAMES:
         if found.batch:
@@ -138,13 +141,50 @@ def plan(found: Inputs, opts: Options, mapping: str) -> list[Task]:
         tasks = _file_tasks(found, opts, output)
     for task in tasks:
         _check_output_format(task, opts, mapping)
-    if not opts.overwrite:
-        for task in tasks:
-            if task.source != STDIO and _same_file(task.source, task.target):
+    seen: dict[Path, Path] = {}
+    for task in tasks:
+        paths = written_paths(task, opts, mapping, count)
+        if task.target == STDIO and len(paths) > 1:
+            raise click.UsageError(
+                f"--maps files writes {count} files, one per feature map; stdout ('-o -') "
+                "takes one: use --maps sheet"
+            )
+        for path in paths:
+            if not opts.overwrite and task.source != STDIO and _same_file(task.source, path):
                 raise click.UsageError(
-                    f"{task.target}: output is the input file; pass --overwrite to replace it"
+                    f"{path}: output is the input file; pass --overwrite to replace it"
                 )
+            if len(paths) > 1 and path in seen:
+                raise click.UsageError(f"{seen[path]} and {task.source} would both write {path}")
+            seen[path] = task.source
     return tasks
+
+
+def feature_maps(pipeline) -> list[str] | None:
+    """The kernel names of the bank whose feature maps the pipeline's result holds.
+
+    None when it gives an image: no bank, or a later step that makes one map of many
+    (a 3-D kernel, grayscale, canny).
+    """
+    names = None
+    for step in pipeline:
+        kernel = step.params.get("kernel")
+        members = getattr(kernel, "kernels", None)
+        if members is not None:
+            names = [member.name for member in members]
+        elif len(getattr(kernel, "shape", ())) == 3 or step.op.name in ("grayscale", "canny"):
+            names = None
+    return names
+
+
+def written_paths(task: Task, opts: Options, mapping: str, count: int) -> list[Path]:
+    """The files ``task`` writes: its target, or one per map with ``--maps files``."""
+    if count < 2 or opts.maps != "files":
+        return [task.target]
+    fmt = target_format(task, opts.fmt)
+    if formats.mapping_for(fmt, opts.rescale, mapping) == "none" or fmt in formats.ARRAY_FORMATS:
+        return [task.target]  # the array is kept in one file
+    return [Path(p) for p in formats.map_paths(task.target, count)]
 
 
 def _file_tasks(found: Inputs, opts: Options, output: str) -> list[Task]:
@@ -193,7 +233,7 @@ def _check_output_format(task: Task, opts: Options, mapping: str) -> None:
     try:
         fmt = target_format(task, opts.fmt)
         mapping = formats.mapping_for(fmt, opts.rescale, mapping)
-        formats.check_output(fmt, mapping, int(opts.depth), opts.quality)
+        formats.check_output(fmt, mapping, opts.depth, opts.quality)
     except ValueError as problem:
         raise click.UsageError(f"{task.target}: {problem}") from None
 

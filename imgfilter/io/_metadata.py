@@ -263,12 +263,18 @@ def _drop(name: str, text: str) -> None:
     warnings.warn(f"{name}: {text}", ImageWarning, stacklevel=5)
 
 
-def fitted(meta: Metadata | None, fmt: str, name: str) -> Metadata:
-    """What of ``meta`` a ``fmt`` file keeps; what is too large for it goes, with a warning."""
+def fitted(meta: Metadata | None, fmt: str, name: str, gray: bool = False) -> Metadata:
+    """What of ``meta`` a ``fmt`` file of gray or colour pixels keeps.
+
+    What is too large for the format goes, with a warning; a profile for other colours
+    than the pixels' (an RGB profile on a gray edge map) goes quietly.
+    """
     if meta is None:
         return Metadata()
     holds = CAN_HOLD.get(fmt, ())
     icc = meta.icc_profile if "icc" in holds else None
+    if icc is not None and icc[16:20] != (b"GRAY" if gray else b"RGB "):
+        icc = None
     exif = meta.exif if "exif" in holds else None
     dpi = meta.dpi if "dpi" in holds else None
     if fmt == "JPEG":

@@ -208,7 +208,7 @@ def _prepare(
     if fmt == "NPY":
         array = join_alpha(colour, alpha).astype(np.float32, copy=False)
         return lambda file: np.save(file, array, allow_pickle=False)
-    kept = _metadata.fitted(metadata, fmt, name)
+    kept = _metadata.fitted(metadata, fmt, name, gray=colour.ndim == 2 and fmt != "WEBP")
     if mode == "none":
         pillow = Image.fromarray(colour.astype(np.float32))
         tiff = _metadata.pillow_options(kept, "TIFF")
