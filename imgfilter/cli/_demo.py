@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from imgfilter import io, registry
+from imgfilter.cli._tasks import feature_maps
 from imgfilter.image import rescale
+from imgfilter.io import _maps
 from imgfilter.pipeline import Pipeline, PipelineError
 
 THUMB_HEIGHT = 220
@@ -59,6 +61,11 @@ SHOWCASES = (
     ),
     Showcase("Custom kernel: relief.json", "chelsea.png", "convolve kernel=kernels/relief.json"),
     Showcase("3-D kernel: luma.json", "rocket.jpg", "convolve kernel=kernels/luma.json"),
+    Showcase(
+        "Feature maps: diagonal-edges.json",
+        "camera.png",
+        "convolve kernel=kernels/diagonal-edges.json",
+    ),
     Showcase(
         "Strided, dilated Sobel",
         "rocket.jpg",
@@ -142,8 +149,9 @@ def _run_one(number: int, show: Showcase, samples: Path, photo_path: Path, outpu
         label = f"{show.noisy} | {show.pipeline}"
     result = pipeline.run(before)
     mapped = rescale(result, pipeline.output_mapping)
-    if mapped.ndim == 3 and mapped.shape[2] not in (1, 3, 4):
-        mapped = np.concatenate([mapped[..., k] for k in range(mapped.shape[2])], axis=1)
+    names = feature_maps(pipeline)
+    if names and len(names) > 1 and result.ndim == 3 and result.shape[2] == len(names):
+        mapped = _maps.sheet(_maps.each_mapped(result, pipeline.output_mapping), names)
     path = output / f"{number:02d}-{_slug(show.title)}-{photo_path.stem}.png"
     io.save(mapped, path)
     if show.noisy is not None:

@@ -124,7 +124,8 @@ def compare_command(first: str, second: str, recursive: bool, as_json: bool, qui
     """PSNR (dB, peak 255), SSIM, and the max and mean absolute difference of A and B.
 
     A and B are two images, or two folders: each image in A is compared with the one
-    of the same name in B.
+    of the same name in B. Gray against colour compares the gray as R = G = B; alpha
+    that only one image has is composited over black first.
     """
     pairs = _pairs(first, second, recursive)
     stdin = sys.stdin.buffer.read() if "-" in (first, second) else None
@@ -149,7 +150,8 @@ def compare_command(first: str, second: str, recursive: bool, as_json: bool, qui
                 click.echo(header)
             psnr = "inf (identical)" if facts["psnr"] == math.inf else f"{facts['psnr']:.2f} dB"
             click.echo(f"{indent}PSNR: {psnr}")
-            click.echo(f"{indent}SSIM: {facts['ssim']:.4f}")
+            ssim = "n/a (under 11×11)" if math.isnan(facts["ssim"]) else f"{facts['ssim']:.4f}"
+            click.echo(f"{indent}SSIM: {ssim}")
             click.echo(f"{indent}max abs diff: {facts['max_abs_diff']:.4g}")
             click.echo(f"{indent}mean abs diff: {facts['mean_abs_diff']:.4g}")
     return 1 if bad else 0
@@ -178,6 +180,37 @@ def _load(source: Path, stdin: bytes | None):
     return io.load_bytes(stdin or b"") if source == _tasks.STDIO else io.load(source)
 
 
+def comparable(a, b, first: Path, second: Path):
+    """``a`` and ``b`` (of one size) in one channel layout: gray is promoted to RGB where
+    the other is colour, and alpha held by only one is composited over black.
+
+    >>> import numpy as np
+    >>> rgba = np.array([[[200.0, 100.0, 0.0, 127.5]]])
+    >>> comparable(np.array([[50.0]]), rgba, Path("g"), Path("c"))[1].tolist()
+    [[[100.0, 50.0, 0.0]]]
+    """
+    import numpy as np
+
+    counts = [1 if x.ndim == 2 else x.shape[2] for x in (a, b)]
+    if counts[0] == counts[1]:
+        return a, b
+    if not all(count in (1, 2, 3, 4) for count in counts):
+        raise ValueError(
+            f"{first} is {size_text(a.shape)} but {second} is {size_text(b.shape)}: channel"
+            " counts differ (compare pairs gray, gray+alpha, RGB and RGBA images)"
+        )
+    alphas = [count in (2, 4) for count in counts]
+    pair = []
+    for x, count in zip((a, b), counts, strict=True):
+        x = x.reshape(*x.shape[:2], count)
+        if alphas[0] != alphas[1] and count in (2, 4):  # over black: colour x alpha
+            x = x[..., :-1] * (x[..., -1:] / np.float32(255))
+        if max(counts) >= 3 and x.shape[2] in (1, 2):  # gray as R = G = B
+            x = np.concatenate([np.repeat(x[..., :1], 3, axis=2), x[..., 1:]], axis=2)
+        pair.append(x[..., 0] if x.shape[2] == 1 else x)
+    return pair[0], pair[1]
+
+
 def _compare(first: Path, second: Path, stdin: bytes | None) -> dict[str, float]:
     """PSNR, SSIM and the differences; the absolute differences in bands of rows."""
     import numpy as np
@@ -185,13 +218,16 @@ def _compare(first: Path, second: Path, stdin: bytes | None) -> dict[str, float]
     from imgfilter.ops import metrics
 
     a, b = _load(first, stdin), _load(second, stdin)
-    if a.shape != b.shape:
+    if a.shape[:2] != b.shape[:2]:
         raise ValueError(
             f"{first} is {size_text(a.shape)} but {second} is {size_text(b.shape)}:"
             " compare needs images of one size"
         )
+    a, b = comparable(a, b, first, second)
     try:
-        psnr, ssim = float(metrics.psnr(a, b)), float(metrics.ssim(a, b))
+        psnr = float(metrics.psnr(a, b))
+        small = min(a.shape[:2]) < 2 * metrics.SSIM_RADIUS + 1
+        ssim = math.nan if small else float(metrics.ssim(a, b))
     except ValueError as failure:
         raise ValueError(f"{first}, {second}: {failure}") from None
     rows = max(1, (1 << 20) // max(1, a[0].size))

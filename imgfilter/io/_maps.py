@@ -121,7 +121,7 @@ def save_maps(
     if stack.shape[2] == 1:
         _save.save(stack[..., 0], path, mapping, **options)
         return [path]
-    mapped = _each(stack, mapping)
+    mapped = each_mapped(stack, mapping)
     if fmt in formats.ARRAY_FORMATS or mapping == "none":
         _write.put(path, _array_writer(mapped, names, fmt, metadata, path), fmt)
         return [path]
@@ -152,7 +152,7 @@ def encode_maps(
     options = {"depth": depth, "quality": quality, "name": name, "metadata": metadata}
     if stack.shape[2] == 1:
         return _save.encode(stack[..., 0], fmt, mapping, **options)
-    mapped = _each(stack, mapping)
+    mapped = each_mapped(stack, mapping)
     if fmt in formats.ARRAY_FORMATS or mapping == "none":
         buffer = io.BytesIO()
         _array_writer(mapped, names, fmt, metadata, name)(buffer)
@@ -178,7 +178,7 @@ def _checked(maps, names, rescale, layout, fmt, depth, quality):
     return stack.astype(np.float32, copy=False), names, mapping
 
 
-def _each(stack: np.ndarray, mapping: str) -> np.ndarray:
+def each_mapped(stack: np.ndarray, mapping: str) -> np.ndarray:
     """Every map mapped into 0-255 on its own (``none`` keeps the numbers)."""
     if mapping == "none":
         return stack
