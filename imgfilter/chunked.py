@@ -33,7 +33,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from imgfilter.tiles import output_shapes, plan_tile, reach_of, run_tile
+from imgfilter.tiles import output_shapes, plan_tile, reach_of, run_tile, segments
 
 
 def is_dask_array(value) -> bool:
@@ -60,20 +60,15 @@ def run_pipeline(pipeline, array, alpha: str = "premultiply"):
 
 def run_steps(steps: Sequence, colour, alpha, mode: str = "premultiply"):
     """Run ``steps`` lazily on Dask arrays ``colour`` and ``alpha`` (or None)."""
-    segment: list = []
-    for step in [*steps, None]:
-        if step is not None and not step.op.needs_whole_image(step.params):
-            segment.append(step)
-            continue
+    for segment, whole in segments(steps):
         if segment:
             colour, alpha = _segment(segment, colour, alpha, mode)
-            segment = []
-        if step is None:
-            break
-        if step.op.name == "rescale" and step.params["mode"] == "minmax":
-            colour = _minmax(colour, step.params["per_channel"])
+        if whole is None:
+            continue
+        if whole.op.name == "rescale" and whole.params["mode"] == "minmax":
+            colour = _minmax(colour, whole.params["per_channel"])
         else:
-            colour, alpha = _gathered(step, colour, alpha, mode)
+            colour, alpha = _gathered(whole, colour, alpha, mode)
     return colour, alpha
 
 

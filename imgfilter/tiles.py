@@ -168,17 +168,32 @@ def run_steps(
     Returns float32 ``(colour, alpha)``; alpha is None when there was none or a step
     dropped it. ``strip_rows`` fixes the output rows per strip (for tests).
     """
-    segment: list = []
-    for step in [*steps, None]:
-        if step is not None and not step.op.needs_whole_image(step.params):
-            segment.append(step)
-            continue
+    for segment, whole in segments(steps):
         if segment:
             colour, alpha = _run_segment(segment, colour, alpha, mode, strip_rows)
-            segment = []
-        if step is not None:
-            colour, alpha = step.op.carry(_float(colour), _float(alpha), step.params, mode)
+        if whole is not None:
+            colour, alpha = whole.op.carry(_float(colour), _float(alpha), whole.params, mode)
     return _float(colour), _float(alpha)
+
+
+def segments(steps: Sequence):
+    """``(steps that run in tiles, the step after them that needs the whole image or
+    None)`` pairs, in order, covering every step.
+
+    >>> from imgfilter.pipeline import Pipeline
+    >>> [(len(run), whole and whole.op.name) for run, whole in segments(
+    ...     Pipeline.parse("gaussian | canny | box | relu").steps)]
+    [(1, 'canny'), (2, None)]
+    """
+    run: list = []
+    for step in steps:
+        if step.op.needs_whole_image(step.params):
+            yield run, step
+            run = []
+        else:
+            run.append(step)
+    if run:
+        yield run, None
 
 
 def _float(array):
