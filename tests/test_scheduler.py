@@ -36,3 +36,14 @@ def test_without_dask_the_scheduler_option_says_how_to_install_it(cli, tmp_path,
     result = cli("box", a, b, "-o", tmp_path / "o", "--scheduler", "threads")
     assert result.exit_code == 2
     assert "pip install 'imgfilter[dask]'" in result.stderr
+
+
+def test_a_scheduler_that_does_not_answer_fails_within_seconds(cli, tmp_path, rng):
+    import time
+
+    image = write_png(tmp_path / "in.png", rng.integers(0, 256, (8, 8)))
+    start = time.monotonic()
+    result = cli("box", image, "-o", tmp_path / "o.png", "--scheduler", "tcp://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert "--scheduler tcp://127.0.0.1:9: no answer within 3 s" in result.stderr
+    assert time.monotonic() - start < 8

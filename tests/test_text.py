@@ -102,3 +102,14 @@ def test_integer_matrices_round_trip_exactly(image, fmt):
 )
 def test_number_text(value, text):
     assert number_text(value) == text
+
+
+def test_text_to_npy_to_text_round_trips_through_the_command_line(cli, tmp_path):
+    source = tmp_path / "m.csv"
+    source.write_text("# a comment\n-1020,0.5,3\n7,8,255\n")
+    assert cli("relu", source, "-o", tmp_path / "m.npy", "--rescale", "none").exit_code == 0
+    assert (
+        cli("leaky-relu", tmp_path / "m.npy", "-o", tmp_path / "back.txt", "--slope", "1").exit_code
+        == 0
+    )
+    assert (tmp_path / "back.txt").read_text().split() == "0 0.5 3 7 8 255".split()

@@ -12,7 +12,10 @@ from contextlib import contextmanager
 
 import click
 
+from imgfilter.cli._report import Failure
+
 INSTALL = "pip install 'imgfilter[dask]'"
+CONNECT_SECONDS = 3
 
 
 def client_for(scheduler: str):
@@ -26,9 +29,11 @@ def client_for(scheduler: str):
             return distributed.Client(
                 processes=scheduler == "processes", dashboard_address=None, silence_logs=40
             )
-        return distributed.Client(scheduler, timeout="10s")
+        return distributed.Client(scheduler, timeout=f"{CONNECT_SECONDS}s")
     except OSError as error:
-        raise click.UsageError(f"--scheduler {scheduler}: cannot reach it ({error})") from None
+        raise Failure(
+            f"--scheduler {scheduler}: no answer within {CONNECT_SECONDS} s ({error})"
+        ) from None
 
 
 class Executor:
