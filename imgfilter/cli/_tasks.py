@@ -141,7 +141,6 @@ def plan(found: Inputs, opts: Options, mapping: str, count: int = 0) -> list[Tas
         tasks = _file_tasks(found, opts, output)
     for task in tasks:
         _check_output_format(task, opts, mapping)
-    seen: dict[Path, Path] = {}
     for task in tasks:
         paths = written_paths(task, opts, mapping, count)
         if task.target == STDIO and len(paths) > 1:
@@ -154,9 +153,6 @@ def plan(found: Inputs, opts: Options, mapping: str, count: int = 0) -> list[Tas
                 raise click.UsageError(
                     f"{path}: output is the input file; pass --overwrite to replace it"
                 )
-            if len(paths) > 1 and path in seen:
-                raise click.UsageError(f"{seen[path]} and {task.source} would both write {path}")
-            seen[path] = task.source
     return tasks
 
 
