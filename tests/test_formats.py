@@ -32,7 +32,7 @@ def test_format_of_refuses_unknown_extensions(name):
         ("PNG", "none", 8, None, "rescale 'none' keeps floats, which PNG cannot store"),
         ("TIFF", "none", 16, None, "cannot be combined with depth 16"),
         ("JPEG", "clip", 8, 0, r"quality must be in \[1, 100\], got 0"),
-        ("PNG", "clip", 12, None, "depth must be 8 or 16, got 12"),
+        ("PNG", "clip", 12, None, "depth must be 8, 16 or auto, got 12"),
         ("PNG", "bogus", 8, None, "rescale must be one of clip, minmax, abs, none"),
     ],
 )
