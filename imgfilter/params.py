@@ -409,12 +409,12 @@ def warn_unit_scale(image: Any) -> None:
         return
     high = float(image.max())
     if 0 < high <= 1 and float(image.min()) >= 0 and ((image > 0) & (image < 1)).any():
-        warnings.warn(
-            "image values all lie in [0, 1]; imgfilter works on the 0-255 scale: "
-            "multiply by 255 first",
-            UserWarning,
-            stacklevel=3,
-        )
+        warnings.warn(UNIT_SCALE, UserWarning, stacklevel=3)
+
+
+UNIT_SCALE = (
+    "image values all lie in [0, 1]; imgfilter works on the 0-255 scale: multiply by 255 first"
+)
 
 
 def takes(

@@ -162,12 +162,20 @@ def run_steps(
     mode: str = "premultiply",
     *,
     strip_rows: int | None = None,
+    sink=None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Run ``steps`` on ``colour`` (any numeric dtype) and its alpha plane, tiled.
+    """Run ``steps`` on ``colour`` (any numeric dtype, or anything sliced like an array
+    that gives numbers) and its alpha plane, tiled.
 
     Returns float32 ``(colour, alpha)``; alpha is None when there was none or a step
-    dropped it. ``strip_rows`` fixes the output rows per strip (for tests).
+    dropped it. ``strip_rows`` fixes the output rows per strip (for tests). With
+    ``sink(first_row, rows)`` (steps that all run in strips, no alpha) each finished
+    strip goes there instead, and nothing is kept: the memory of a few strips.
     """
+    if sink is not None:
+        if alpha is not None or any(whole for _, whole in segments(steps)):
+            raise ValueError("a sink takes the strips of steps that all run in strips")
+        return _run_segment(steps, colour, None, mode, strip_rows, sink)
     for segment, whole in segments(steps):
         if segment:
             colour, alpha = _run_segment(segment, colour, alpha, mode, strip_rows)
@@ -200,9 +208,9 @@ def _float(array):
     return None if array is None else np.asarray(array, dtype=np.float32)
 
 
-def _run_segment(steps, colour, alpha, mode, strip_rows):
+def _run_segment(steps, colour, alpha, mode, strip_rows, sink=None):
     shapes = output_shapes(steps, colour.shape)
-    out = np.empty(shapes[-1], dtype=np.float32)
+    out = np.empty(shapes[-1] if sink is None else (1,) + shapes[-1][1:], dtype=np.float32)
     out_alpha = None if alpha is None else np.empty(shapes[-1][:2], dtype=np.float32)
     kept = {"alpha": alpha is not None}
     width = shapes[-1][1]
@@ -213,6 +221,9 @@ def _run_segment(steps, colour, alpha, mode, strip_rows):
         where = (slice(ys.first, ys.stop), slice(xs.first, xs.stop))
         block_alpha = None if alpha is None else alpha[where]
         block, block_alpha = run_tile(plan, colour[where], block_alpha, mode)
+        if sink is not None:
+            sink(a, block)
+            return
         out[a:b] = block
         if block_alpha is None:
             kept["alpha"] = False
@@ -224,4 +235,6 @@ def _run_segment(steps, colour, alpha, mode, strip_rows):
     halo = sum(r[0].span for r in reaches if r is not None)
     rows = strip_rows or max(8, 2 * halo, STRIP_BYTES // row_bytes)
     engine.in_bands(shapes[-1][0], row_bytes, strip, band_bytes=rows * row_bytes, min_rows=rows)
+    if sink is not None:
+        return None, None
     return out, out_alpha if kept["alpha"] else None

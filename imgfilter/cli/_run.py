@@ -125,7 +125,14 @@ class Job:
 
     def _make(self, task: Task) -> bool:
         from imgfilter import io
+        from imgfilter.cli import _rows
 
+        fmt = target_format(task, self.fmt)
+        mapping = formats.mapping_for(fmt, self.rescale, self.pipeline.output_mapping)
+        if _rows.handles(self.pipeline, task.source, task.target, fmt, mapping) and _rows.run(
+            self.pipeline, task.source, task.target, mapping, self.alpha
+        ):
+            return True
         if task.source == STDIO:
             image, meta = io.load_bytes(self.stdin or b"", metadata=True)
         else:
@@ -135,8 +142,6 @@ class Job:
         result = self.pipeline.run(image, alpha=self.alpha)
         if self.stop.is_set():
             return False
-        fmt = target_format(task, self.fmt)
-        mapping = formats.mapping_for(fmt, self.rescale, self.pipeline.output_mapping)
         meta = meta.stripped() if self.strip else meta
         options = {"depth": self.depth, "quality": self.quality, "metadata": meta}
         maps = self._feature_maps(result, image)
