@@ -248,12 +248,18 @@ class Pipeline:
         self.check_shape(colour.shape)
         from imgfilter import tiles
 
-        plane = None if alpha == "drop" else plane
+        plane = None if alpha == "drop" or self.makes_maps else plane
         with inside_library():
             colour, plane = tiles.run_steps(self.steps, colour, plane, alpha)
         if plane is None or colour.ndim == 1 or colour.ndim == 3 and colour.shape[2] not in (1, 3):
             return colour  # values, or feature maps: no place for alpha
         return join_alpha(colour, plane)
+
+    @property
+    def makes_maps(self) -> bool:
+        """True when a step applies a bank of kernels: the result is feature maps, which
+        carry no alpha."""
+        return any(hasattr(step.params.get("kernel"), "kernels") for step in self.steps)
 
     def check_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
         """The output shape on an input of ``shape``; a step that cannot fit says so.

@@ -36,9 +36,12 @@ def run(pipeline, source: Path, target: Path, mapping: str, alpha: str) -> bool:
     if len(rows.shape) == 3 and rows.shape[2] in (2, 4):
         return False  # alpha: set aside and put back the usual way
     shape = pipeline.check_shape(rows.shape)
+    if len(shape) == 3 and shape[2] == 1:
+        shape = shape[:2]  # one feature map is a gray image, as on the usual path
 
     def fill(put_rows) -> None:
         def sink(first: int, block) -> None:
+            block = block.reshape((block.shape[0],) + shape[1:])
             put_rows(first, block if mapping == "none" else rescale(block, mapping))
 
         with inside_library():
