@@ -501,7 +501,8 @@ def test_other_warnings_are_one_line_after_their_file(cli, tmp_path, rng, monkey
 
     monkeypatch.setattr(Pipeline, "run", noisy_run)
     inputs = [write_png(tmp_path / f"i{i}.png", rng.integers(0, 256, (4, 4))) for i in range(3)]
-    result = cli("relu", *inputs, "-o", tmp_path / "out", "--jobs", "1")
+    # .npy output: the run goes through Pipeline.run (8-bit files go strip by strip)
+    result = cli("relu", *inputs, "-o", tmp_path / "out", "--jobs", "1", "--format", "npy")
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.splitlines()
     expected = []
@@ -512,7 +513,7 @@ def test_other_warnings_are_one_line_after_their_file(cli, tmp_path, rng, monkey
         ]
     assert lines[:-1] == expected
     assert ".py" not in result.stderr and "warnings.warn" not in result.stderr
-    threaded = cli("relu", *inputs, "-o", tmp_path / "out2", "--jobs", "3")
+    threaded = cli("relu", *inputs, "-o", tmp_path / "out2", "--jobs", "3", "--format", "npy")
     got = [line for line in threaded.stderr.splitlines() if "overflow" in line]
     assert got == [line for line in expected if "overflow" in line]  # in input order
     assert cli("relu", *inputs, "-o", tmp_path / "out3", "-q").stderr == ""

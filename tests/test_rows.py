@@ -50,3 +50,34 @@ def test_whole_image_steps_and_alpha_go_the_usual_way(cli, tmp_path):
         out = tmp_path / "out.npy"
         assert cli("run", chain, tmp_path / "rgba.npy", "-o", out).exit_code == 0
         np.testing.assert_array_equal(np.load(out), Pipeline.parse(chain).run(rgba))
+
+
+@pytest.mark.parametrize(
+    ("chain", "ext"),
+    [
+        ("gaussian sigma=2", "png"),
+        ("convolve kernel=sobel-x stride=2 padding=1", "png"),
+        ("box size=5 | sharpen", "bmp"),
+        ("unsharp sigma=1.5 amount=2", "tif"),
+    ],
+)
+def test_8_bit_files_go_strip_by_strip_to_the_same_pixels(cli, tmp_path, monkeypatch, chain, ext):
+    from conftest import write_png
+    from PIL import Image
+
+    from imgfilter.image import rescale
+
+    values = np.random.default_rng(3).integers(0, 256, (45, 37, 3))
+    source = write_png(tmp_path / "in.png", values)
+    pipe = Pipeline.parse(chain)
+    expected = np.rint(rescale(pipe.run(values.astype(np.float32)), pipe.output_mapping))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the image went through a float32 copy")
+
+    monkeypatch.setattr(Pipeline, "run", refuse)
+    out = tmp_path / f"out.{ext}"
+    result = cli("run", chain, source, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    with Image.open(out) as picture:
+        np.testing.assert_array_equal(np.asarray(picture), expected.astype(np.uint8))

@@ -1,8 +1,12 @@
-"""A .npy in, a .npy out: the whole chain strip by strip, the file read and written by rows.
+"""Chains that never hold a float32 copy of the image.
 
-Memory is a few strips, however large the array, when every step runs in strips and the
-saved mapping works pixel by pixel (``none``, ``clip``, ``abs``). Anything else (a step
-that needs the whole image, alpha, a min-max mapping) goes the usual way.
+A .npy in and a .npy out: the chain strip by strip, the files read and written by rows,
+memory a few strips however large the array. An 8-bit image in and an 8-bit file out:
+the decoded pixels are converted to float32 a strip at a time, and each finished strip
+is mapped and quantised into the 8-bit result. Both need every step to run in strips
+and a mapping that works pixel by pixel (``none``, ``clip``, ``abs``); anything else (a
+step that needs the whole image, alpha, feature maps, a min-max mapping) goes the usual
+way.
 """
 
 from __future__ import annotations
@@ -51,3 +55,37 @@ def run(pipeline, source: Path, target: Path, mapping: str, alpha: str) -> bool:
     if rows.on_unit_scale:
         warnings.warn(UNIT_SCALE, UserWarning, stacklevel=2)
     return True
+
+
+def eight_bit_strips(pipeline, image, fmt: str, mapping: str, depth, meta) -> bool:
+    """True when an 8-bit ``image`` can go to an 8-bit ``fmt`` file strip by strip."""
+    from imgfilter import formats, tiles
+
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if channels not in (1, 3) or mapping not in ("clip", "abs") or pipeline.makes_maps:
+        return False
+    if fmt == "NPY" or fmt in formats.TEXT_FORMATS:
+        return False
+    if formats.output_depth(fmt, depth, meta.bit_depth, mapping, channels) != 8:
+        return False
+    return not any(whole for _, whole in tiles.segments(pipeline.steps))
+
+
+def to_eight_bit(pipeline, image, mapping: str):
+    """``pipeline`` on 8-bit ``image``, mapped and quantised strip by strip into uint8."""
+    import numpy as np
+
+    from imgfilter import tiles
+    from imgfilter.image import rescale
+    from imgfilter.io._save import quantise
+    from imgfilter.params import inside_library
+
+    out = np.empty(pipeline.check_shape(image.shape), dtype=np.uint8)
+
+    def sink(first: int, block) -> None:
+        mapped = block if mapping == "clip" else rescale(block, mapping)
+        out[first : first + len(block)] = quantise(mapped, 8)
+
+    with inside_library():
+        tiles.run_steps(pipeline.steps, image, None, sink=sink)
+    return out

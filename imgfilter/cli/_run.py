@@ -124,6 +124,8 @@ class Job:
         return outcome
 
     def _make(self, task: Task) -> bool:
+        import numpy as np
+
         from imgfilter import io
         from imgfilter.cli import _rows
 
@@ -134,12 +136,18 @@ class Job:
         ):
             return True
         if task.source == STDIO:
-            image, meta = io.load_bytes(self.stdin or b"", metadata=True)
+            image, meta = io.load_bytes(self.stdin or b"", metadata=True, uint8=True)
         else:
-            image, meta = io.load(task.source, metadata=True)
+            image, meta = io.load(task.source, metadata=True, uint8=True)
         if self.stop.is_set():
             return False
-        result = self.pipeline.run(image, alpha=self.alpha)
+        if image.dtype == np.uint8 and _rows.eight_bit_strips(
+            self.pipeline, image, fmt, mapping, self.depth, meta
+        ):
+            result, mapping = _rows.to_eight_bit(self.pipeline, image, mapping), "clip"
+        else:
+            image = image.astype(np.float32, copy=False)
+            result = self.pipeline.run(image, alpha=self.alpha)
         if self.stop.is_set():
             return False
         meta = meta.stripped() if self.strip else meta

@@ -61,7 +61,7 @@ _ORIENT = {
 }
 
 
-def load(path: str | os.PathLike, metadata: bool = False):
+def load(path: str | os.PathLike, metadata: bool = False, uint8: bool = False):
     """Read an image file as float32 on the 0-255 scale.
 
     Parameters
@@ -70,6 +70,8 @@ def load(path: str | os.PathLike, metadata: bool = False):
         recognised from the content, not the name; or a ``.csv``, ``.tsv`` or ``.txt``
         matrix of numbers (by its name), loaded as gray with the values as written.
     metadata : also return what the file carries besides pixels, for ``save``.
+    uint8 : keep 8-bit pixels as uint8 (the memory of the file's pixels, not of float32),
+        for a caller that converts them a strip at a time; other files are float32.
 
     Returns
     -------
@@ -93,12 +95,12 @@ def load(path: str | os.PathLike, metadata: bool = False):
     """
     path = os.fspath(path)
     with _contain.decoding(path) as notes, open_image_file(path) as (file, size):
-        pixels, meta = decode(file, size, path, notes, metadata)
+        pixels, meta = decode(file, size, path, notes, metadata, uint8)
     _contain.emit(notes)
     return (pixels, meta["metadata"]) if metadata else pixels
 
 
-def load_bytes(data: bytes, name: str = "<stdin>", metadata: bool = False):
+def load_bytes(data: bytes, name: str = "<stdin>", metadata: bool = False, uint8: bool = False):
     """Decode an image held in memory, like :func:`load`; errors start with ``name``.
 
     >>> load_bytes(b"P2 2 1 255 7 7")
@@ -110,7 +112,7 @@ def load_bytes(data: bytes, name: str = "<stdin>", metadata: bool = False):
     if not data:
         raise ImageFileError(f"{name}: empty input (0 bytes)")
     with _contain.decoding(name) as notes:
-        pixels, meta = decode(io.BytesIO(data), len(data), name, notes, metadata)
+        pixels, meta = decode(io.BytesIO(data), len(data), name, notes, metadata, uint8)
     _contain.emit(notes)
     return (pixels, meta["metadata"]) if metadata else pixels
 
@@ -144,7 +146,12 @@ def open_image_file(path: str):
 
 
 def decode(
-    file: BinaryIO, size: int, name: str, notes: list[str], metadata: bool = False
+    file: BinaryIO,
+    size: int,
+    name: str,
+    notes: list[str],
+    metadata: bool = False,
+    uint8: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Return (pixels, meta) of the image in ``file`` (``size`` bytes from its start).
 
@@ -169,7 +176,7 @@ def decode(
         pixels, orientation, meta = _decode_pnm16(file, size, pnm, name, notes)
         meta["metadata"] = Metadata()
     else:
-        pixels, orientation, meta = _decode_pillow(file, head, name, notes, want)
+        pixels, orientation, meta = _decode_pillow(file, head, name, notes, want, uint8)
     if orientation in _ORIENT:
         pixels = np.ascontiguousarray(_ORIENT[orientation](pixels))
     if metadata:
@@ -250,7 +257,12 @@ def _scaled(pixels: np.ndarray) -> np.ndarray:
 
 
 def _decode_pillow(
-    file: BinaryIO, head: bytes, name: str, notes: list[str], want: list[str] | None
+    file: BinaryIO,
+    head: bytes,
+    name: str,
+    notes: list[str],
+    want: list[str] | None,
+    uint8: bool = False,
 ) -> tuple[np.ndarray, int, dict[str, Any]]:
     """Any file Pillow reads; with ``want`` (the notes) its metadata too."""
     found: dict[bytes, bytes] = {}
@@ -273,7 +285,7 @@ def _decode_pillow(
         pixels = _scaled(_tiff16.decode(image, file))
     else:
         image.load()
-        pixels = _pillow_pixels(image, name, bits, notes)
+        pixels = _pillow_pixels(image, name, bits, notes, uint8)
     if want is not None:
         meta["metadata"], orientation = _metadata.from_pillow(image, name, want)
         if b"iCCP" in found:
@@ -322,7 +334,7 @@ def _bit_depth(image: Image.Image, head: bytes) -> int:
 
 
 def _pillow_pixels(
-    image: Image.Image, name: str, bits: int, notes: list[str] | None = None
+    image: Image.Image, name: str, bits: int, notes: list[str] | None = None, uint8: bool = False
 ) -> np.ndarray:
     """Pixels of a loaded Pillow image in the image model (gray/LA/RGB/RGBA, 0-255 scale).
 
@@ -356,7 +368,7 @@ def _pillow_pixels(
         pixels = np.asarray(image)
     else:
         raise ImageFileError(f"{name}: unsupported image mode {mode!r}")
-    return pixels.astype(np.float32)
+    return pixels if uint8 and pixels.dtype == np.uint8 else pixels.astype(np.float32)
 
 
 def _gray_palette(image: Image.Image) -> bool:

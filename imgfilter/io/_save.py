@@ -140,18 +140,22 @@ def _as_image(image: Any, fmt: str) -> np.ndarray:
         )
     if array.size == 0:
         raise ValueError(f"image must not be empty, got shape {array.shape}")
+    if array.dtype == np.uint8:
+        return array  # 8-bit pixels already: no float32 copy of the image
     return array.astype(np.float32, copy=False)
 
 
 _QUANTISE_BAND_BYTES = 1 << 20
 
 
-def _quantise(values: np.ndarray, depth: int) -> np.ndarray:
+def quantise(values: np.ndarray, depth: int) -> np.ndarray:
     """0-255 floats -> uint8 or uint16 (x257), clipped, rounding half to even; NaN -> 0.
 
     Works through the rows in bands, so no full-size float temporary is made.
     """
     scale, top, dtype = (1, 255, np.uint8) if depth == 8 else (257, 65535, np.uint16)
+    if values.dtype == dtype:
+        return values
     out = np.empty(values.shape, dtype=dtype)
     rows = max(1, _QUANTISE_BAND_BYTES // max(1, values[0].nbytes))
     for r0 in range(0, values.shape[0], rows):
@@ -214,7 +218,7 @@ def _prepare(
         tiff = _metadata.pillow_options(kept, "TIFF")
         return lambda file: pillow.save(file, format="TIFF", **tiff)
 
-    pixels = _quantise(join_alpha(colour, alpha), depth)
+    pixels = quantise(join_alpha(colour, alpha), depth)
     if depth == 16 and fmt == "PNG":
         chunks = _metadata.png_chunks(kept)
         return _write_bytes(lambda: _png16.encode(pixels, PNG_COMPRESS_LEVEL, extra=chunks))
