@@ -146,9 +146,12 @@ def _kernel_mapping(params: Mapping[str, Any]) -> str:
 
 
 def _averages(params: Mapping[str, Any]) -> bool:
-    """A kernel of weights all >= 0 averages its window (a bank makes maps, not a picture)."""
+    """A 2-D kernel of weights all >= 0 averages its window (a bank makes maps, and a 3-D
+    kernel sums the channels into one map: neither is a picture with alpha)."""
     kernel = params["kernel"]
-    return not hasattr(kernel, "kernels") and float(kernel.matrix.min()) >= 0
+    if hasattr(kernel, "kernels") or kernel.matrix.ndim != 2:
+        return False
+    return float(kernel.matrix.min()) >= 0
 
 
 def _convolve_window(params: Mapping[str, Any]):

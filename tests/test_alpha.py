@@ -101,3 +101,9 @@ def test_the_library_functions_treat_alpha_like_any_channel():
     np.testing.assert_array_equal(
         filters.gaussian(image, 5)[..., 3], filters.gaussian(image[..., 3], 5)
     )
+
+
+def test_a_3d_kernel_on_rgba_sums_the_colour_channels_only():
+    image = np.random.default_rng(4).uniform(0, 255, (9, 9, 4)).astype(np.float32)
+    got = Pipeline.parse("convolve kernel='[[[1,1,1]]]'").run(image)
+    np.testing.assert_allclose(got[..., 0], image[..., :3].sum(axis=2), rtol=1e-6)
