@@ -33,6 +33,7 @@ import dask
 import dask.array as da
 import numpy as np
 
+from imgfilter.image import stretch
 from imgfilter.tiles import output_shapes, plan_tile, reach_of, run_tile, segments
 
 
@@ -129,9 +130,7 @@ def _minmax(colour, per_channel: bool):
 
 
 def _map_minmax(block, low, high):
-    span = high - low
-    scale = np.divide(255.0, span, out=np.zeros_like(span, dtype=np.float64), where=span > 0)
-    return ((block - low) * scale).astype(np.float32)
+    return stretch(block, low, high)
 
 
 def _gathered(step, colour, alpha, mode):

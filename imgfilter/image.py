@@ -38,7 +38,18 @@ def rescale(image: np.ndarray, mode: str = "clip", *, per_channel: bool = False)
         return np.clip(np.abs(image), 0.0, 255.0)
     axes = (0, 1) if per_channel and image.ndim == 3 else None
     low = np.nanmin(image, axis=axes, keepdims=True)
-    span = np.nanmax(image, axis=axes, keepdims=True) - low
+    return stretch(image, low, np.nanmax(image, axis=axes, keepdims=True))
+
+
+def stretch(image: np.ndarray, low, high) -> np.ndarray:
+    """Min-max with the statistics given: ``low`` -> 0 and ``high`` -> 255 (a flat image,
+    ``low == high``, maps to 0). The one formula of ``rescale(mode="minmax")``, for
+    runners that gather the statistics in a first pass over strips or chunks.
+
+    >>> stretch(np.array([[-1020.0, 0.0]], np.float32), np.float32(-1020), np.float32(0))
+    array([[  0., 255.]], dtype=float32)
+    """
+    span = np.asarray(high - low)
     # Work in float64 so -1020 / 1020 * 255 lands exactly on integers.
     scale = np.divide(255.0, span, out=np.zeros_like(span, dtype=np.float64), where=span > 0)
     return ((image - low) * scale).astype(np.float32)

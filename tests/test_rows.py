@@ -59,6 +59,8 @@ def test_whole_image_steps_and_alpha_go_the_usual_way(cli, tmp_path):
         ("convolve kernel=sobel-x stride=2 padding=1", "png"),
         ("box size=5 | sharpen", "bmp"),
         ("unsharp sigma=1.5 amount=2", "tif"),
+        ("gaussian sigma=1.4 | sobel | rescale mode=minmax", "png"),
+        ("convolve kernel=sobel-y | rescale mode=minmax per-channel=true", "png"),
     ],
 )
 def test_8_bit_files_go_strip_by_strip_to_the_same_pixels(cli, tmp_path, monkeypatch, chain, ext):

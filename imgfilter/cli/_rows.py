@@ -61,31 +61,74 @@ def eight_bit_strips(pipeline, image, fmt: str, mapping: str, depth, meta) -> bo
     """True when an 8-bit ``image`` can go to an 8-bit ``fmt`` file strip by strip."""
     from imgfilter import formats, tiles
 
+    steps, final = _split_final_minmax(pipeline)
     channels = 1 if image.ndim == 2 else image.shape[2]
-    if channels not in (1, 3) or mapping not in ("clip", "abs") or pipeline.makes_maps:
+    mappings = ("clip", "abs", "minmax") if final else ("clip", "abs")
+    if not steps or channels not in (1, 3) or mapping not in mappings or pipeline.makes_maps:
         return False
     if fmt == "NPY" or fmt in formats.TEXT_FORMATS:
         return False
     if formats.output_depth(fmt, depth, meta.bit_depth, mapping, channels) != 8:
         return False
-    return not any(whole for _, whole in tiles.segments(pipeline.steps))
+    return not any(whole for _, whole in tiles.segments(steps))
 
 
 def to_eight_bit(pipeline, image, mapping: str):
-    """``pipeline`` on 8-bit ``image``, mapped and quantised strip by strip into uint8."""
+    """``pipeline`` on 8-bit ``image``, mapped and quantised strip by strip into uint8.
+
+    A final min-max ``rescale`` takes two passes over the strips: the minimum and the
+    maximum first, then the mapping, so it never needs the whole image as float32.
+    """
     import numpy as np
 
     from imgfilter import tiles
-    from imgfilter.image import rescale
+    from imgfilter.image import rescale, stretch
     from imgfilter.io._save import quantise
     from imgfilter.params import inside_library
 
+    steps, final = _split_final_minmax(pipeline)
     out = np.empty(pipeline.check_shape(image.shape), dtype=np.uint8)
+    with inside_library():
+        if final is not None:
+            low, high = _extremes(steps, image, final.params["per_channel"])
+
+        def sink(first: int, block) -> None:
+            if final is not None:
+                block = stretch(block, low, high)
+            mapped = block if mapping in ("clip", "minmax") else rescale(block, mapping)
+            out[first : first + len(block)] = quantise(mapped, 8)
+
+        tiles.run_steps(steps, image, None, sink=sink)
+    return out
+
+
+def _split_final_minmax(pipeline):
+    """(the steps before a final min-max ``rescale``, that step) or (all steps, None)."""
+    last = pipeline.steps[-1]
+    if last.op.name == "rescale" and last.params["mode"] == "minmax":
+        return pipeline.steps[:-1], last
+    return pipeline.steps, None
+
+
+def _extremes(steps, image, per_channel: bool):
+    """The first pass of a strip-wise min-max: the minimum and maximum of the result."""
+    import threading
+
+    import numpy as np
+
+    from imgfilter import tiles
+
+    lock, found = threading.Lock(), []
 
     def sink(first: int, block) -> None:
-        mapped = block if mapping == "clip" else rescale(block, mapping)
-        out[first : first + len(block)] = quantise(mapped, 8)
+        axes = (0, 1) if per_channel and block.ndim == 3 else None
+        pair = (
+            np.nanmin(block, axis=axes, keepdims=True),
+            np.nanmax(block, axis=axes, keepdims=True),
+        )
+        with lock:
+            found.append(pair)
 
-    with inside_library():
-        tiles.run_steps(pipeline.steps, image, None, sink=sink)
-    return out
+    tiles.run_steps(steps, image, None, sink=sink)
+    lows, highs = zip(*found, strict=True)
+    return np.minimum.reduce(lows), np.maximum.reduce(highs)
