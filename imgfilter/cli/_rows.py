@@ -3,10 +3,10 @@
 A .npy in and a .npy out: the chain strip by strip, the files read and written by rows,
 memory a few strips however large the array. An 8-bit image in and an 8-bit file out:
 the decoded pixels are converted to float32 a strip at a time, and each finished strip
-is mapped and quantised into the 8-bit result. Both need every step to run in strips
-and a mapping that works pixel by pixel (``none``, ``clip``, ``abs``); anything else (a
-step that needs the whole image, alpha, feature maps, a min-max mapping) goes the usual
-way.
+is mapped and quantised into the 8-bit result (a final min-max in two passes over the
+strips). Both need every step to run in strips and a mapping that works pixel by pixel
+(``none``, ``clip``, ``abs``); anything else (another step that needs the whole image,
+alpha, feature maps into 8-bit files) goes the usual way.
 """
 
 from __future__ import annotations
