@@ -62,3 +62,17 @@ def test_alpha_is_carried_chunk_by_chunk():
 
 def test_numpy_arrays_are_not_dask_arrays():
     assert not is_dask_array(np.zeros((2, 2)))
+
+
+def test_a_chain_on_a_local_cluster_of_two_processes_equals_the_in_memory_run():
+    from distributed import Client, LocalCluster
+
+    steps = Pipeline.parse("gaussian sigma=1.5 | convolve kernel=sobel-x stride=2 | relu").steps
+    image = np.random.default_rng(7).uniform(0, 255, (96, 80)).astype(np.float32)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        lazy, _ = run_steps(steps, da.from_array(image, chunks=(25, 30)), None)
+        got = client.compute(lazy).result()
+    np.testing.assert_allclose(got, in_memory(steps, image), rtol=1e-5, atol=1e-3)
