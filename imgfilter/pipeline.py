@@ -226,6 +226,19 @@ class Pipeline:
             mapping = step.mapping or mapping
         return mapping
 
+    @property
+    def save_mapping(self) -> str:
+        """The mapping a saved file still needs: after a final ``rescale`` into 0-255 the
+        values are mapped already, and quantising (which clips) is all that is left.
+
+        >>> Pipeline.parse("sobel | rescale mode=minmax").save_mapping
+        'clip'
+        """
+        last = self.steps[-1]
+        if last.op.name == "rescale" and last.params["mode"] != "none":
+            return "clip"
+        return self.output_mapping
+
     def run(self, image, alpha: str = "premultiply") -> Any:
         """Apply every step to ``image`` (float32 throughout), strip by strip.
 

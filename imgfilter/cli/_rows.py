@@ -66,8 +66,7 @@ def eight_bit_strips(pipeline, image, fmt: str, mapping: str, depth, meta) -> bo
 
     steps, final = _split_final_minmax(pipeline)
     channels = 1 if image.ndim == 2 else image.shape[2]
-    mappings = ("clip", "abs", "minmax") if final else ("clip", "abs")
-    if not steps or channels not in (1, 3) or mapping not in mappings or pipeline.makes_maps:
+    if not steps or channels not in (1, 3) or mapping not in ("clip", "abs") or pipeline.makes_maps:
         return False
     if fmt == "NPY" or fmt in formats.TEXT_FORMATS:
         return False
@@ -98,7 +97,7 @@ def to_eight_bit(pipeline, image, mapping: str):
         def sink(first: int, block) -> None:
             if final is not None:
                 block = stretch(block, low, high)
-            mapped = block if mapping in ("clip", "minmax") else rescale(block, mapping)
+            mapped = block if mapping == "clip" else rescale(block, mapping)
             out[first : first + len(block)] = quantise(mapped, 8)
 
         tiles.run_steps(steps, image, None, strip_bytes=EIGHT_BIT_STRIP_BYTES, sink=sink)

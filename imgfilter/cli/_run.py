@@ -130,7 +130,10 @@ class Job:
         from imgfilter.cli import _rows
 
         fmt = target_format(task, self.fmt)
-        mapping = formats.mapping_for(fmt, self.rescale, self.pipeline.output_mapping)
+        # Feature maps are each mapped on their own with the step's mapping; an image
+        # that a final rescale mapped already is not mapped again.
+        natural = self.pipeline.output_mapping if self.names else self.pipeline.save_mapping
+        mapping = formats.mapping_for(fmt, self.rescale, natural)
         if _rows.handles(self.pipeline, task.source, task.target, fmt, mapping) and _rows.run(
             self.pipeline, task.source, task.target, mapping, self.alpha
         ):
