@@ -17,6 +17,7 @@ LAYERS = {
     "_checks": 0,
     "errors": 0,
     "choices": 0,
+    "_native": 0,
     "params": 1,
     "formats": 1,
     "image": 2,

@@ -137,12 +137,28 @@ def _silence_stdout() -> None:
         pass
 
 
+def _show_version(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from imgfilter import __version__, _native
+
+    click.echo(f"imgfilter, version {__version__}\nengine: {_native.engine()}")
+    ctx.exit()
+
+
 @click.group(
     "imgfilter",
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
 )
-@click.version_option(package_name="imgfilter", prog_name="imgfilter")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and the engine in use (compiled kernels or numpy), then exit.",
+)
 @debug_option
 def main() -> None:
     """Classical image filtering: kernels, convolution, edges, denoising, pooling.

@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from imgfilter import _native
 from imgfilter._checks import size_text
 from imgfilter.cli import _tasks
 from imgfilter.cli._options import inputs_argument, max_pixels_option, quiet_option
@@ -67,7 +68,7 @@ def info_command(inputs: tuple[str, ...], recursive: bool, as_json: bool, quiet:
         facts, problem = None, None
         with collect_warnings(_name(source)) as lines:
             try:
-                facts = _describe(source, stdin)
+                facts = {**_describe(source, stdin), "engine": _native.engine()}
             except ValueError as failure:
                 problem = with_file(_name(source), str(failure))
         for line in lines:

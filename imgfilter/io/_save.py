@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from imgfilter import formats
+from imgfilter import _native, formats
 from imgfilter.errors import ImageFileError, ImageWarning
 from imgfilter.image import join_alpha, split_alpha
 from imgfilter.image import rescale as _rescale
@@ -156,6 +156,9 @@ def quantise(values: np.ndarray, depth: int) -> np.ndarray:
     scale, top, dtype = (1, 255, np.uint8) if depth == 8 else (257, 65535, np.uint16)
     if values.dtype == dtype:
         return values
+    compiled = _native.module("_quantise")
+    if compiled is not None and values.dtype == np.float32:
+        return compiled.quantise(values, depth)
     out = np.empty(values.shape, dtype=dtype)
     rows = max(1, _QUANTISE_BAND_BYTES // max(1, values[0].nbytes))
     for r0 in range(0, values.shape[0], rows):
