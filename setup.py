@@ -82,4 +82,5 @@ def extensions():
             OptionalBuildExt._skipped(error, name)
     return built
 
+
 setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -88,3 +88,23 @@ def join_alpha(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
         raise ValueError(f"alpha shape {alpha.shape} does not match the image's {colour.shape[:2]}")
     colour = colour.reshape(*colour.shape[:2], -1)
     return np.concatenate([colour, alpha[..., None]], axis=2).astype(np.float32, copy=False)
+
+
+class Scaled16:
+    """A uint16 image seen on the 0-255 scale a block at a time, as loading would give it.
+
+    Strips read through it are converted on their own, so a 16-bit image is never held
+    as float32 whole; each block equals the same rows of ``pixels / 257`` in float32.
+
+    >>> Scaled16(np.array([[0, 257, 65535]], dtype=np.uint16))[:, 1:].tolist()
+    [[1.0, 255.0]]
+    """
+
+    def __init__(self, pixels: np.ndarray):
+        self.pixels = pixels
+        self.shape, self.ndim, self.dtype = pixels.shape, pixels.ndim, np.dtype(np.float32)
+
+    def __getitem__(self, key) -> np.ndarray:
+        block = self.pixels[key].astype(np.float32)
+        block /= 257
+        return block

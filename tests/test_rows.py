@@ -83,3 +83,61 @@ def test_8_bit_files_go_strip_by_strip_to_the_same_pixels(cli, tmp_path, monkeyp
     assert result.exit_code == 0, result.stderr
     with Image.open(out) as picture:
         np.testing.assert_array_equal(np.asarray(picture), expected.astype(np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("chain", "ext", "depth"),
+    [
+        ("gaussian sigma=2", "png", "auto"),
+        ("box size=5 | sharpen", "tif", "auto"),
+        ("gaussian sigma=1.4 | sobel | rescale mode=minmax", "png", "auto"),
+        ("convolve kernel=sobel-x stride=2 padding=1", "jpg", "auto"),
+        ("unsharp sigma=1.5 amount=2", "png", "16"),
+    ],
+)
+@pytest.mark.parametrize("bits", [8, 16])
+def test_8_and_16_bit_files_go_strip_by_strip_to_the_saved_pixels(
+    cli, tmp_path, monkeypatch, chain, ext, depth, bits
+):
+    """The strip path writes what load, Pipeline.run and save give, at every depth."""
+    from conftest import write_png
+
+    import imgfilter as imf
+    from imgfilter.io import _png16
+
+    top = 255 if bits == 8 else 65535
+    values = np.random.default_rng(bits).integers(0, top + 1, (45, 37, 3))
+    source = tmp_path / "in.png"
+    if bits == 8:
+        write_png(source, values)
+    else:
+        source.write_bytes(_png16.encode(values.astype(np.uint16), 6))
+    pixels, meta = imf.io.load(source, metadata=True)
+    pipe = Pipeline.parse(chain)
+    expected = tmp_path / f"expected.{ext}"
+    options = {"depth": int(depth) if depth != "auto" else "auto", "metadata": meta}
+    imf.save(pipe.run(pixels), expected, pipe.save_mapping, **options)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the image went through a float32 copy")
+
+    monkeypatch.setattr(Pipeline, "run", refuse)
+    monkeypatch.setattr("imgfilter.io._read._scaled", refuse)
+    out = tmp_path / f"out.{ext}"
+    result = cli("run", chain, source, "-o", out, "--depth", depth)
+    assert result.exit_code == 0, result.stderr
+    got, want = imf.io.load(out, integer=True), imf.io.load(expected, integer=True)
+    deep = ext != "jpg" and (bits == 16 or depth == "16")
+    assert got.dtype == want.dtype == (np.uint16 if deep else np.uint8)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_16_bit_pixels_load_as_stored_with_integer(tmp_path):
+    from conftest import write_png
+
+    import imgfilter as imf
+
+    source = write_png(tmp_path / "in.png", np.array([[0, 1, 257, 65535]], dtype=np.uint16))
+    raw = imf.io.load(source, integer=True)
+    assert raw.dtype == np.uint16 and raw.tolist() == [[0, 1, 257, 65535]]
+    np.testing.assert_array_equal(imf.io.as_float(raw), imf.io.load(source))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from functools import lru_cache
+from functools import cache, lru_cache
 
 PURE_VARIABLE = "IMGFILTER_PURE"
 MODULES = ("_quantise", "_taps", "_median", "_bilateral", "_canny", "_pool")
@@ -27,7 +27,7 @@ def pure() -> bool:
     return os.environ.get(PURE_VARIABLE, "").strip() not in ("", "0")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str):
     try:
         return importlib.import_module(f"imgfilter._native.{name}")

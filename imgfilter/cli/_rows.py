@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 
 EIGHT_BIT_STRIP_BYTES = 4 << 20
-"""Strips of the 8-bit file path: smaller than the library's, for a lower peak."""
+"""Strips of the 8/16-bit file path: smaller than the library's, for a lower peak."""
 
 
 def handles(pipeline, source, target, fmt: str, mapping: str) -> bool:
@@ -60,23 +60,29 @@ def run(pipeline, source: Path, target: Path, mapping: str, alpha: str) -> bool:
     return True
 
 
-def eight_bit_strips(pipeline, image, fmt: str, mapping: str, depth, meta) -> bool:
-    """True when an 8-bit ``image`` can go to an 8-bit ``fmt`` file strip by strip."""
+def integer_strips(pipeline, image, fmt: str, mapping: str, depth, meta) -> int | None:
+    """The depth (8 or 16) an 8- or 16-bit ``image`` goes to an ``fmt`` file with, strip
+    by strip; None when it must go the usual way."""
+    import numpy as np
+
     from imgfilter import formats, tiles
 
     steps, final = _split_final_minmax(pipeline)
     channels = 1 if image.ndim == 2 else image.shape[2]
-    if not steps or channels not in (1, 3) or mapping not in ("clip", "abs") or pipeline.makes_maps:
-        return False
+    if image.dtype not in (np.uint8, np.uint16) or not steps or channels not in (1, 3):
+        return None
+    if mapping not in ("clip", "abs") or pipeline.makes_maps:
+        return None
     if fmt == "NPY" or fmt in formats.TEXT_FORMATS:
-        return False
-    if formats.output_depth(fmt, depth, meta.bit_depth, mapping, channels) != 8:
-        return False
-    return not any(whole for _, whole in tiles.segments(steps))
+        return None
+    if any(whole for _, whole in tiles.segments(steps)):
+        return None
+    return formats.output_depth(fmt, depth, meta.bit_depth, mapping, channels)
 
 
-def to_eight_bit(pipeline, image, mapping: str):
-    """``pipeline`` on 8-bit ``image``, mapped and quantised strip by strip into uint8.
+def to_integer(pipeline, image, mapping: str, depth: int):
+    """``pipeline`` on 8- or 16-bit ``image``, mapped and quantised strip by strip into
+    uint8 (``depth`` 8) or uint16 (16), ready to be written as it is.
 
     A final min-max ``rescale`` takes two passes over the strips: the minimum and the
     maximum first, then the mapping, so it never needs the whole image as float32.
@@ -84,24 +90,26 @@ def to_eight_bit(pipeline, image, mapping: str):
     import numpy as np
 
     from imgfilter import tiles
-    from imgfilter.image import rescale, stretch
-    from imgfilter.io._save import quantise
+    from imgfilter.image import Scaled16, rescale, stretch
+    from imgfilter.io._save import Quantised, quantise
     from imgfilter.params import inside_library
 
+    source = Scaled16(image) if image.dtype == np.uint16 else image
     steps, final = _split_final_minmax(pipeline)
-    out = np.empty(pipeline.check_shape(image.shape), dtype=np.uint8)
+    stored = np.uint8 if depth == 8 else np.uint16
+    out = np.empty(pipeline.check_shape(image.shape), dtype=stored)
     with inside_library():
         if final is not None:
-            low, high = _extremes(steps, image, final.params["per_channel"])
+            low, high = _extremes(steps, source, final.params["per_channel"])
 
         def sink(first: int, block) -> None:
             if final is not None:
                 block = stretch(block, low, high)
             mapped = block if mapping == "clip" else rescale(block, mapping)
-            out[first : first + len(block)] = quantise(mapped, 8)
+            out[first : first + len(block)] = quantise(mapped, depth)
 
-        tiles.run_steps(steps, image, None, strip_bytes=EIGHT_BIT_STRIP_BYTES, sink=sink)
-    return out
+        tiles.run_steps(steps, source, None, strip_bytes=EIGHT_BIT_STRIP_BYTES, sink=sink)
+    return out if depth == 8 else out.view(Quantised)
 
 
 def _split_final_minmax(pipeline):

@@ -124,7 +124,6 @@ class Job:
         return outcome
 
     def _make(self, task: Task) -> bool:
-        import numpy as np
 
         from imgfilter import io
         from imgfilter.cli import _rows
@@ -139,17 +138,16 @@ class Job:
         ):
             return True
         if task.source == STDIO:
-            image, meta = io.load_bytes(self.stdin or b"", metadata=True, uint8=True)
+            image, meta = io.load_bytes(self.stdin or b"", metadata=True, integer=True)
         else:
-            image, meta = io.load(task.source, metadata=True, uint8=True)
+            image, meta = io.load(task.source, metadata=True, integer=True)
         if self.stop.is_set():
             return False
-        if image.dtype == np.uint8 and _rows.eight_bit_strips(
-            self.pipeline, image, fmt, mapping, self.depth, meta
-        ):
-            result, mapping = _rows.to_eight_bit(self.pipeline, image, mapping), "clip"
+        depth = _rows.integer_strips(self.pipeline, image, fmt, mapping, self.depth, meta)
+        if depth is not None:
+            result, mapping = _rows.to_integer(self.pipeline, image, mapping, depth), "clip"
         else:
-            image = image.astype(np.float32, copy=False)
+            image = io.as_float(image)
             result = self.pipeline.run(image, alpha=self.alpha)
         if self.stop.is_set():
             return False

@@ -25,11 +25,12 @@ from imgfilter.io._describe import describe
 from imgfilter.io._guard import max_pixels, set_max_pixels
 from imgfilter.io._maps import save_maps
 from imgfilter.io._metadata import Metadata
-from imgfilter.io._read import load, load_bytes
+from imgfilter.io._read import as_float, load, load_bytes
 from imgfilter.io._save import encode, save
 
 __all__ = [
     "Metadata",
+    "as_float",
     "describe",
     "encode",
     "load",

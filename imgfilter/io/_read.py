@@ -61,7 +61,7 @@ _ORIENT = {
 }
 
 
-def load(path: str | os.PathLike, metadata: bool = False, uint8: bool = False):
+def load(path: str | os.PathLike, metadata: bool = False, integer: bool = False):
     """Read an image file as float32 on the 0-255 scale.
 
     Parameters
@@ -70,8 +70,9 @@ def load(path: str | os.PathLike, metadata: bool = False, uint8: bool = False):
         recognised from the content, not the name; or a ``.csv``, ``.tsv`` or ``.txt``
         matrix of numbers (by its name), loaded as gray with the values as written.
     metadata : also return what the file carries besides pixels, for ``save``.
-    uint8 : keep 8-bit pixels as uint8 (the memory of the file's pixels, not of float32),
-        for a caller that converts them a strip at a time; other files are float32.
+    integer : keep 8-bit pixels as uint8 (0-255) and 16-bit ones as uint16 (0-65535, not
+        divided by 257): the memory of the file's pixels, not of float32, for a caller
+        that converts them a strip at a time; other files are float32.
 
     Returns
     -------
@@ -95,12 +96,14 @@ def load(path: str | os.PathLike, metadata: bool = False, uint8: bool = False):
     """
     path = os.fspath(path)
     with _contain.decoding(path) as notes, open_image_file(path) as (file, size):
-        pixels, meta = decode(file, size, path, notes, metadata, uint8)
+        pixels, meta = decode(file, size, path, notes, metadata, integer)
     _contain.emit(notes)
     return (pixels, meta["metadata"]) if metadata else pixels
 
 
-def load_bytes(data: bytes, name: str = "<stdin>", metadata: bool = False, uint8: bool = False):
+def load_bytes(
+    data: bytes, name: str = "<stdin>", metadata: bool = False, integer: bool = False
+):
     """Decode an image held in memory, like :func:`load`; errors start with ``name``.
 
     >>> load_bytes(b"P2 2 1 255 7 7")
@@ -112,7 +115,7 @@ def load_bytes(data: bytes, name: str = "<stdin>", metadata: bool = False, uint8
     if not data:
         raise ImageFileError(f"{name}: empty input (0 bytes)")
     with _contain.decoding(name) as notes:
-        pixels, meta = decode(io.BytesIO(data), len(data), name, notes, metadata, uint8)
+        pixels, meta = decode(io.BytesIO(data), len(data), name, notes, metadata, integer)
     _contain.emit(notes)
     return (pixels, meta["metadata"]) if metadata else pixels
 
@@ -151,12 +154,13 @@ def decode(
     name: str,
     notes: list[str],
     metadata: bool = False,
-    uint8: bool = False,
+    integer: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Return (pixels, meta) of the image in ``file`` (``size`` bytes from its start).
 
     meta holds the file's format, mode and bit depth, and with ``metadata`` its
-    :class:`Metadata` under "metadata"; warnings are added to ``notes``.
+    :class:`Metadata` under "metadata"; warnings are added to ``notes``. With
+    ``integer``, 8- and 16-bit pixels stay uint8 and uint16 (see :func:`load`).
     """
     text_format = _text.format_of_name(name)
     if text_format is not None:
@@ -176,7 +180,9 @@ def decode(
         pixels, orientation, meta = _decode_pnm16(file, size, pnm, name, notes)
         meta["metadata"] = Metadata()
     else:
-        pixels, orientation, meta = _decode_pillow(file, head, name, notes, want, uint8)
+        pixels, orientation, meta = _decode_pillow(file, head, name, notes, want, integer)
+    if pixels.dtype == np.uint16 and not integer:
+        pixels = _scaled(pixels)
     if orientation in _ORIENT:
         pixels = np.ascontiguousarray(_ORIENT[orientation](pixels))
     if metadata:
@@ -224,7 +230,7 @@ def _decode_png16(
     meta = {"format": "PNG", "mode": _png16.MODES.get(ctype, "?"), "bit_depth": 16}
     if want is not None:
         meta["metadata"], orientation = _metadata.from_png_chunks(found, name, want)
-        return _scaled(pixels), orientation, meta
+        return pixels, orientation, meta
     orientation = 1
     if found.get(b"eXIf"):
         parsed = Image.Exif()
@@ -233,7 +239,7 @@ def _decode_png16(
             orientation = parsed.get(_ORIENTATION, 1)
         except Exception:  # a broken EXIF block is metadata, not a reason to refuse pixels
             pass
-    return _scaled(pixels), orientation, meta
+    return pixels, orientation, meta
 
 
 def _decode_pnm16(
@@ -246,7 +252,18 @@ def _decode_pnm16(
         pixels = _pnm16.decode(file.read(min(size, offset + 6 * width * height)))
     except ValueError as exc:  # see _decode_png16
         raise ImageFileError(f"{name}: {exc}") from exc
-    return _scaled(pixels), 1, meta
+    return pixels, 1, meta
+
+
+def as_float(pixels: np.ndarray) -> np.ndarray:
+    """Pixels from ``load(..., integer=True)`` as ``load`` gives them: float32, 0-255.
+
+    >>> as_float(np.array([[0, 65535]], dtype=np.uint16)).tolist()
+    [[0.0, 255.0]]
+    """
+    if pixels.dtype == np.uint16:
+        return _scaled(pixels)
+    return pixels.astype(np.float32, copy=False)
 
 
 def _scaled(pixels: np.ndarray) -> np.ndarray:
@@ -262,9 +279,10 @@ def _decode_pillow(
     name: str,
     notes: list[str],
     want: list[str] | None,
-    uint8: bool = False,
+    integer: bool = False,
 ) -> tuple[np.ndarray, int, dict[str, Any]]:
-    """Any file Pillow reads; with ``want`` (the notes) its metadata too."""
+    """Any file Pillow reads; with ``want`` (the notes) its metadata too; 16-bit
+    pixels come back as uint16, 8-bit ones as uint8 with ``integer``."""
     found: dict[bytes, bytes] = {}
     try:
         image = Image.open(file, formats=FORMATS)
@@ -282,10 +300,10 @@ def _decode_pillow(
     bits = _bit_depth(image, head)
     meta = {"format": image.format, "mode": image.mode, "bit_depth": bits}
     if image.format == "TIFF" and _tiff16.applies(image):
-        pixels = _scaled(_tiff16.decode(image, file))
+        pixels = _tiff16.decode(image, file)
     else:
         image.load()
-        pixels = _pillow_pixels(image, name, bits, notes, uint8)
+        pixels = _pillow_pixels(image, name, bits, notes, integer)
     if want is not None:
         meta["metadata"], orientation = _metadata.from_pillow(image, name, want)
         if b"iCCP" in found:
@@ -334,7 +352,11 @@ def _bit_depth(image: Image.Image, head: bytes) -> int:
 
 
 def _pillow_pixels(
-    image: Image.Image, name: str, bits: int, notes: list[str] | None = None, uint8: bool = False
+    image: Image.Image,
+    name: str,
+    bits: int,
+    notes: list[str] | None = None,
+    integer: bool = False,
 ) -> np.ndarray:
     """Pixels of a loaded Pillow image in the image model (gray/LA/RGB/RGBA, 0-255 scale).
 
@@ -363,12 +385,12 @@ def _pillow_pixels(
     elif mode in ("L", "LA", "RGB", "RGBA", "F"):
         pixels = np.asarray(image)
     elif mode.startswith("I;16") or (mode == "I" and bits <= 16):
-        return np.asarray(image).astype(np.float32) / 257
+        return np.asarray(image).astype(np.uint16)
     elif mode == "I":
         pixels = np.asarray(image)
     else:
         raise ImageFileError(f"{name}: unsupported image mode {mode!r}")
-    return pixels if uint8 and pixels.dtype == np.uint8 else pixels.astype(np.float32)
+    return pixels if integer and pixels.dtype == np.uint8 else pixels.astype(np.float32)
 
 
 def _gray_palette(image: Image.Image) -> bool:

@@ -125,7 +125,14 @@ def encode(
     return buffer.getvalue()
 
 
+class Quantised(np.ndarray):
+    """uint16 pixels already on the file's 0-65535 scale (the command line's strip path
+    makes them): written as they are, where a plain uint16 array holds 0-255 values."""
+
+
 def _as_image(image: Any, fmt: str) -> np.ndarray:
+    if isinstance(image, Quantised):
+        return image
     array = np.asarray(image)
     if array.dtype == bool:
         array = array * np.float32(255)
