@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from functools import cache, lru_cache
+from functools import cache
 
 PURE_VARIABLE = "IMGFILTER_PURE"
 MODULES = ("_quantise", "_taps", "_median", "_bilateral", "_canny", "_pool")
