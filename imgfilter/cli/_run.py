@@ -133,9 +133,9 @@ class Job:
         # that a final rescale mapped already is not mapped again.
         natural = self.pipeline.output_mapping if self.names else self.pipeline.save_mapping
         mapping = formats.mapping_for(fmt, self.rescale, natural)
-        if _rows.handles(self.pipeline, task.source, task.target, fmt, mapping) and _rows.run(
-            self.pipeline, task.source, task.target, mapping, self.alpha
-        ):
+        job = {"depth": self.depth, "strip": self.strip}
+        rows = _rows.handles(self.pipeline, task.source, task.target, fmt, mapping)
+        if rows and _rows.run(self.pipeline, task.source, task.target, fmt, mapping, **job):
             return True
         if task.source == STDIO:
             image, meta = io.load_bytes(self.stdin or b"", metadata=True, integer=True)
