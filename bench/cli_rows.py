@@ -46,6 +46,8 @@ class CliRow:
     fmt: str
     commands: list[Command]
     targets: dict[str, float] = field(default_factory=dict)
+    source: str = "jpg"  # which input: the 4096² JPEG, or a huge .npy or TIFF
+    peak_limit: float = 400  # MB, issue 12's targets for imgfilter's peak RSS
 
 
 @dataclass
@@ -226,6 +228,7 @@ def cli_rows() -> list[CliRow]:
                     Command("imagemagick", magick("-blur", "8x2"), same),
                 ],
                 {**vips_target, "imagemagick": 1},
+                peak_limit=200,
             ),
             CliRow(
                 f"cli 3×3 kernel jpg→{fmt}",
@@ -240,6 +243,7 @@ def cli_rows() -> list[CliRow]:
                     ),
                 ],
                 {**vips_target, "imagemagick": 1},
+                peak_limit=200,
             ),
             CliRow(
                 f"cli median 3×3 jpg→{fmt}",
@@ -283,6 +287,7 @@ def cli_rows() -> list[CliRow]:
                     ),
                 ],
                 {"imagemagick": 1},
+                peak_limit=260,
             ),
         ]
     rows.append(
