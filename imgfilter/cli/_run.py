@@ -124,7 +124,6 @@ class Job:
         return outcome
 
     def _make(self, task: Task) -> bool:
-
         from imgfilter import io
         from imgfilter.cli import _rows
 
@@ -149,11 +148,13 @@ class Job:
         else:
             image = io.as_float(image)
             result = self.pipeline.run(image, alpha=self.alpha)
+        had_alpha = image.ndim == 3 and image.shape[2] in (2, 4)
+        del image  # the input's memory is free before the encoder takes its own
         if self.stop.is_set():
             return False
         meta = meta.stripped() if self.strip else meta
         options = {"depth": self.depth, "quality": self.quality, "metadata": meta}
-        maps = self._feature_maps(result, image)
+        maps = self._feature_maps(result, had_alpha)
         if maps is not None:
             from imgfilter.io import _maps
 
@@ -170,12 +171,11 @@ class Job:
             io.save(result, task.target, mapping, format=fmt, **options)
         return True
 
-    def _feature_maps(self, result, image):
+    def _feature_maps(self, result, had_alpha: bool):
         """The (H, W, K) maps of the bank in ``result``, without alpha, or None."""
         count = len(self.names or ())
         if not count or result.ndim != 3:
             return None
-        had_alpha = image.ndim == 3 and image.shape[2] in (2, 4)
         if result.shape[2] == count + 1 and count in (1, 3) and had_alpha:
             return result[..., :count]  # maps carry no alpha
         return result if result.shape[2] == count else None

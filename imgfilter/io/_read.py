@@ -101,9 +101,7 @@ def load(path: str | os.PathLike, metadata: bool = False, integer: bool = False)
     return (pixels, meta["metadata"]) if metadata else pixels
 
 
-def load_bytes(
-    data: bytes, name: str = "<stdin>", metadata: bool = False, integer: bool = False
-):
+def load_bytes(data: bytes, name: str = "<stdin>", metadata: bool = False, integer: bool = False):
     """Decode an image held in memory, like :func:`load`; errors start with ``name``.
 
     >>> load_bytes(b"P2 2 1 255 7 7")
@@ -255,6 +253,9 @@ def _decode_pnm16(
     return pixels, 1, meta
 
 
+_BAND_BYTES = 1 << 22  # pixels copied out of Pillow a band at a time
+
+
 def as_float(pixels: np.ndarray) -> np.ndarray:
     """Pixels from ``load(..., integer=True)`` as ``load`` gives them: float32, 0-255.
 
@@ -382,7 +383,9 @@ def _pillow_pixels(
         pixels = np.asarray(
             ImageCms.applyTransform(image, ImageCms.buildTransform(lab, srgb, "LAB", "RGB"))
         )
-    elif mode in ("L", "LA", "RGB", "RGBA", "F"):
+    elif mode in ("L", "LA", "RGB", "RGBA"):
+        pixels = _in_bands(image)
+    elif mode == "F":
         pixels = np.asarray(image)
     elif mode.startswith("I;16") or (mode == "I" and bits <= 16):
         return np.asarray(image).astype(np.uint16)
@@ -391,6 +394,22 @@ def _pillow_pixels(
     else:
         raise ImageFileError(f"{name}: unsupported image mode {mode!r}")
     return pixels if integer and pixels.dtype == np.uint8 else pixels.astype(np.float32)
+
+
+def _in_bands(image: Image.Image) -> np.ndarray:
+    """The pixels of a loaded 8-bit image, copied out a band of rows at a time.
+
+    ``np.asarray(image)`` goes through ``tobytes``, which joins the encoded chunks: two
+    full copies at once beside Pillow's own (four bytes a pixel); bands make one.
+    """
+    width, height = image.size
+    channels = len(image.getbands())
+    pixels = np.empty((height, width, channels) if channels > 1 else (height, width), np.uint8)
+    rows = max(1, _BAND_BYTES // max(1, width * channels))
+    for top in range(0, height, rows):
+        band = image.crop((0, top, width, min(height, top + rows)))
+        pixels[top : top + rows] = np.asarray(band)
+    return pixels
 
 
 def _gray_palette(image: Image.Image) -> bool:
