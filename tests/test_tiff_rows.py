@@ -210,3 +210,15 @@ def test_corrupted_tiffs_fail_cleanly(cli, tmp_path, stream_all):
         result = cli("gaussian", source, "-o", tmp_path / f"out{trial}.tif")
         assert result.exit_code in (0, 1), (trial, result.stderr)
         assert "Traceback" not in result.stderr, (trial, result.stderr)
+
+
+def test_info_describes_a_huge_tiff_by_rows(tmp_path, monkeypatch):
+    values = sample(np.uint16, (70, 45, 3), seed=4)
+    path = write_tiff(tmp_path / "in.tif", values, tile=(16, 16), compression="zlib")
+    whole = imf.io.describe(path)
+    monkeypatch.setattr(_tiff_rows, "STREAM_MIN_PIXELS", 0)
+    monkeypatch.setattr("imgfilter.io._read.decode", None)  # a whole decode would fail
+    by_rows = imf.io.describe(path)
+    for key in ("width", "height", "channels", "bit_depth", "min", "max", "format"):
+        assert by_rows[key] == whole[key], key
+    np.testing.assert_allclose(by_rows["mean"], whole["mean"], rtol=1e-12)

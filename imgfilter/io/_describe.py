@@ -1,8 +1,9 @@
 """``imgfilter info``: size, mode, bit depth and per-channel statistics in bounded memory.
 
 Statistics are gathered in pieces (bands of rows of a decoded image, runs of a .npy
-file's data read straight from the file), with float64 sums, so describing costs the
-decoded image at most, and a .npy of any size a few megabytes.
+file's data read straight from the file, bands of a huge TIFF's tiles), with float64
+sums, so describing costs the decoded image at most, and a .npy or a huge TIFF of any
+size a few megabytes.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from imgfilter.io import _contain, _npy, _read
+from imgfilter.io import _contain, _npy, _read, _tiff_rows
 
 NAMES = {1: ["L"], 2: ["L", "A"], 3: ["R", "G", "B"], 4: ["R", "G", "B", "A"]}
 BAND = 1 << 20  # values per band of a decoded image
+_TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 
 
 def describe(path: str | os.PathLike) -> dict[str, Any]:
@@ -47,8 +49,12 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
             shape, meta = header.shape, _read.npy_meta(header)
             stats = _npy_stats(file, header)
         else:
-            pixels, meta = _read.decode(file, size, path, notes)
-            shape, stats = pixels.shape, _image_stats(pixels)
+            rows = _huge_tiff(file, path)
+            if rows is not None:
+                shape, meta, stats = rows.shape, _tiff_meta(rows), _row_stats(rows)
+            else:
+                pixels, meta = _read.decode(file, size, path, notes)
+                shape, stats = pixels.shape, _image_stats(pixels)
     _contain.emit(notes)
     channels = shape[2] if len(shape) == 3 else 1
     return {
@@ -116,6 +122,34 @@ def _image_stats(pixels: np.ndarray) -> Stats:
     rows = max(1, BAND // (planes.shape[1] * planes.shape[2]))
     for start in range(0, planes.shape[0], rows):
         stats.add(planes[start : start + rows].reshape(-1, planes.shape[2]))
+    return stats
+
+
+def _huge_tiff(file, path: str):
+    """A row reader for a TIFF from ``STREAM_MIN_PIXELS`` on (described by rows), or None."""
+    if _read.peek(file, 4) not in _TIFF_MAGIC:
+        return None
+    rows = _tiff_rows.TiffRows.open(path)
+    if rows is not None and rows.shape[0] * rows.shape[1] < _tiff_rows.STREAM_MIN_PIXELS:
+        rows.close()
+        return None
+    return rows
+
+
+def _tiff_meta(rows) -> dict[str, Any]:
+    mode = {8: "RGB" if rows.ndim == 3 else "L", 16: "I;16", 32: "F"}[rows.bit_depth]
+    return {"format": "TIFF", "mode": mode, "bit_depth": rows.bit_depth}
+
+
+def _row_stats(rows) -> Stats:
+    channels = rows.shape[2] if rows.ndim == 3 else 1
+    stats = Stats(channels)
+    band = max(rows.band_rows, BAND // (rows.shape[1] * channels))
+    try:
+        for start in range(0, rows.shape[0], band):
+            stats.add(rows[start : start + band].reshape(-1, channels))
+    finally:
+        rows.close()
     return stats
 
 
