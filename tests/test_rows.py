@@ -141,3 +141,13 @@ def test_16_bit_pixels_load_as_stored_with_integer(tmp_path):
     raw = imf.io.load(source, integer=True)
     assert raw.dtype == np.uint16 and raw.tolist() == [[0, 1, 257, 65535]]
     np.testing.assert_array_equal(imf.io.as_float(raw), imf.io.load(source))
+
+
+def test_a_fortran_order_npy_goes_the_usual_way(cli, tmp_path):
+    values = np.asfortranarray(np.random.default_rng(8).random((50, 40), np.float32) * 255)
+    np.save(tmp_path / "f.npy", values)
+    result = cli("gaussian", tmp_path / "f.npy", "-o", tmp_path / "out.npy")
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "out.npy"), Pipeline.parse("gaussian").run(values)
+    )

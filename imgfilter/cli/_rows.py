@@ -80,11 +80,11 @@ def run(pipeline, source: Path, target: Path, fmt: str, mapping: str, **job) -> 
 
 
 def _open_rows(source: Path):
-    """A row reader for ``source``: every .npy; a TIFF from ``STREAM_MIN_PIXELS`` on."""
+    """A row reader for ``source``: a C-order .npy; a TIFF from ``STREAM_MIN_PIXELS`` on."""
     if source.suffix.lower() == ".npy":
         from imgfilter.io._npy_rows import RowReader
 
-        return RowReader(source)
+        return RowReader.open(source)
     from imgfilter.io._tiff_rows import STREAM_MIN_PIXELS, TiffRows
 
     rows = TiffRows.open(source)

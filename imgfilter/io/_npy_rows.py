@@ -31,6 +31,10 @@ from imgfilter.io import _npy
 from imgfilter.io._write import put
 
 
+class _FortranOrder(ImageFileError):
+    """A Fortran-order .npy: its rows are not contiguous in the file."""
+
+
 class RowReader:
     """The rows of a C-order .npy file, as float32 on demand: ``reader[r0:r1, c0:c1]``."""
 
@@ -43,13 +47,21 @@ class RowReader:
             raise ImageFileError(f"{self.name}: cannot read: {exc.strerror or exc}") from None
         _npy.check_size(header, os.stat(self.name).st_size)
         if header.fortran:
-            raise ImageFileError(f"{self.name}: a Fortran-order .npy is read whole, not by rows")
+            raise _FortranOrder(f"{self.name}: a Fortran-order .npy is read whole, not by rows")
         self.header = header
         self.shape, self.dtype = header.shape, np.dtype(np.float32)
         self.ndim = len(self.shape)
         self._row_bytes = math.prod(self.shape[1:]) * header.dtype.itemsize
         self._lock = threading.Lock()
         self.low, self.high, self.between = math.inf, -math.inf, False
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> RowReader | None:
+        """A reader for ``path``, or None for a Fortran-order array (read whole instead)."""
+        try:
+            return cls(path)
+        except _FortranOrder:
+            return None
 
     @property
     def on_unit_scale(self) -> bool:
