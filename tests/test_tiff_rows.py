@@ -222,3 +222,26 @@ def test_info_describes_a_huge_tiff_by_rows(tmp_path, monkeypatch):
     for key in ("width", "height", "channels", "bit_depth", "min", "max", "format"):
         assert by_rows[key] == whole[key], key
     np.testing.assert_allclose(by_rows["mean"], whole["mean"], rtol=1e-12)
+
+
+def test_a_disk_that_fills_midway_leaves_the_old_file(cli, tmp_path, monkeypatch, stream_all):
+    import os
+
+    source = write_tiff(tmp_path / "in.tif", sample(np.uint8, (3000, 1000)), rowsperstrip=64)
+    target = tmp_path / "out.tif"
+    target.write_bytes(b"the old picture")
+    real, calls = os.pwrite, []
+
+    def fill_up(descriptor, data, offset):
+        calls.append(offset)
+        if len(calls) > 1:
+            raise OSError(28, "No space left on device")
+        return real(descriptor, data, offset)
+
+    monkeypatch.setattr(os, "pwrite", fill_up)
+    result = cli("gaussian", source, "-o", target)
+    assert result.exit_code == 1
+    assert "No space left" in result.stderr and "out.tif" in result.stderr
+    assert len(calls) > 1
+    assert sorted(os.listdir(tmp_path)) == ["in.tif", "out.tif"]
+    assert target.read_bytes() == b"the old picture"
