@@ -9,6 +9,13 @@ min-max ``rescale`` is a two-pass reduction (the minimum and maximum, then the
 mapping); the other steps that need the whole image (Canny, noise, global pooling, a
 ``wrap`` border) run as one task on the gathered array, which ``explain`` says.
 
+Chunks smaller than a segment's halo (the cells its windows reach past a chunk) are
+merged first, to at least the halo along that axis (:func:`at_least_halo`): the result
+is the same either way, but each output chunk would otherwise read many small input
+chunks (a 200 × 180 image in 4 × 4 chunks through ``gaussian sigma=6 | box size=9``:
+1.7 million tasks, a minute to build the graph and 7 to compute it; merged: 200 tasks
+and a fraction of a second). The output's chunks then follow the merged ones.
+
 Dask is an optional extra (``pip install 'imgfilter[dask]'``); this module is imported
 only when a Dask array is given.
 
@@ -27,11 +34,15 @@ True
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dask
 import dask.array as da
 import numpy as np
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
 from imgfilter.image import stretch
 from imgfilter.tiles import output_shapes, plan_tile, reach_of, run_tile, segments
@@ -74,28 +85,122 @@ def run_steps(steps: Sequence, colour, alpha, mode: str = "premultiply"):
 
 
 def _segment(steps, colour, alpha, mode):
+    """One task per output chunk, reading the input chunks its region meets (the keys
+    themselves: every input chunk is computed once, however many tiles read it)."""
     shapes = output_shapes(steps, colour.shape)
+    halo = segment_halo(steps, shapes)
+    colour = _one_chunk_deep(at_least_halo(colour, halo))
+    alpha = None if alpha is None else at_least_halo(alpha, halo)
+    keeps_alpha = alpha is not None and all(step.op.keeps_alpha() for step in steps)
     chunks = _output_chunks(steps, shapes, colour.chunks)
-    colour_rows, alpha_rows = [], []
-    for rows in _bounds(chunks[0]):
-        colour_row, alpha_row = [], []
-        for cols in _bounds(chunks[1]):
+    token = tokenize(
+        colour.name, None if alpha is None else alpha.name, mode, chunks,
+        [(step.op.name, step.params) for step in steps],
+    )  # fmt: skip
+    tiles, names = f"imgfilter-tile-{token}", (f"imgfilter-{token}", f"imgfilter-alpha-{token}")
+    tile_layer, colour_layer, alpha_layer = {}, {}, {}
+    depth = (0,) * (len(shapes[-1]) - 2)
+    for i, rows in enumerate(_bounds(chunks[0])):
+        for j, cols in enumerate(_bounds(chunks[1])):
             plan = plan_tile(steps, shapes, rows, cols)
             ys, xs = plan[0][1]
-            where = (slice(ys.first, ys.stop), slice(xs.first, xs.stop))
-            source_alpha = None if alpha is None else alpha[where]
-            task = dask.delayed(run_tile, nout=2, pure=True)(
-                plan, colour[where], source_alpha, mode
-            )
-            shape = (rows[1] - rows[0], cols[1] - cols[0])
-            block = da.from_delayed(task[0], shape + shapes[-1][2:], np.float32)
-            colour_row.append([block] if block.ndim == 3 else block)  # da.block nests per axis
-            if alpha is not None:
-                alpha_row.append(da.from_delayed(task[1], shape, np.float32))
-        colour_rows.append(colour_row)
-        alpha_rows.append(alpha_row)
-    out = da.block(colour_rows)
-    return out, None if alpha is None else da.block(alpha_rows)
+            colour_keys, where = _region(colour, ys, xs)
+            alpha_keys, alpha_where = (None, None) if alpha is None else _region(alpha, ys, xs)
+            tile = _Tile(plan, where, alpha_where, mode)
+            tile_layer[(tiles, i, j)] = (tile, colour_keys, alpha_keys)
+            colour_layer[(names[0], i, j, *depth)] = (operator.getitem, (tiles, i, j), 0)
+            alpha_layer[(names[1], i, j)] = (operator.getitem, (tiles, i, j), 1)
+    sources = [colour] if alpha is None else [colour, alpha]
+    graph = HighLevelGraph.merge(*(source.dask for source in sources))
+    layers = {**graph.layers, tiles: MaterializedLayer(tile_layer)}
+    dependencies = {**graph.dependencies, tiles: {n for a in sources for n in a.__dask_layers__()}}
+    out_chunks = chunks + tuple((size,) for size in shapes[-1][2:])
+    out = _array(layers, dependencies, tiles, names[0], colour_layer, out_chunks)
+    if not keeps_alpha:
+        return out, None
+    return out, _array(layers, dependencies, tiles, names[1], alpha_layer, chunks)
+
+
+def _array(layers, dependencies, tiles: str, name: str, layer: dict, chunks):
+    graph = HighLevelGraph(
+        {**layers, name: MaterializedLayer(layer)}, {**dependencies, name: {tiles}}
+    )
+    return da.Array(graph, name, chunks, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class _Tile:
+    """The task of one output chunk: join the input chunks, cut the region, run the plan."""
+
+    plan: list
+    where: tuple[slice, slice]
+    alpha_where: tuple[slice, slice] | None
+    mode: str
+
+    def __call__(self, colour_grid, alpha_grid):
+        block = _join(colour_grid)[self.where]
+        block_alpha = None if alpha_grid is None else _join(alpha_grid)[self.alpha_where]
+        return run_tile(self.plan, block, block_alpha, self.mode)
+
+
+def _join(grid):
+    rows = [row[0] if len(row) == 1 else np.concatenate(row, axis=1) for row in grid]
+    return rows[0] if len(rows) == 1 else np.concatenate(rows, axis=0)
+
+
+def _region(array, ys, xs):
+    """The keys of ``array``'s chunks that rows ``ys`` × columns ``xs`` meet (a nested
+    list, row by row), and the region's place in the block they join into."""
+    found, where = [], []
+    for axis, span in enumerate((ys, xs)):
+        starts = np.cumsum((0,) + array.chunks[axis])
+        low = int(np.searchsorted(starts, span.first, side="right")) - 1
+        high = max(low + 1, int(np.searchsorted(starts, span.stop, side="left")))
+        found.append(range(low, high))
+        where.append(slice(span.first - starts[low], span.stop - starts[low]))
+    depth = (0,) * (array.ndim - 2)
+    keys = [[(array.name, i, j, *depth) for j in found[1]] for i in found[0]]
+    return keys, tuple(where)
+
+
+def _one_chunk_deep(array):
+    """The channels of an (H, W, C) array in one chunk, as each tile needs them all."""
+    return array.rechunk({2: -1}) if array.ndim == 3 and array.numblocks[2] > 1 else array
+
+
+def segment_halo(steps, shapes) -> tuple[int, int]:
+    """How many input cells, per axis (both sides together), the windows of a segment
+    reach past the input of an output chunk; ``shapes`` as :func:`output_shapes` gives.
+
+    >>> from imgfilter.pipeline import Pipeline
+    >>> steps = Pipeline.parse("box size=5,3 | convolve kernel=box stride=2").steps
+    >>> segment_halo(steps, output_shapes(steps, (40, 40)))
+    (6, 4)
+    """
+    halo, scale = [0, 0], [1, 1]
+    for step, shape in zip(steps, shapes, strict=False):
+        reach = reach_of(step, shape)
+        if reach is None:
+            continue
+        for axis in (0, 1):
+            halo[axis] += (reach[axis].span - 1) * scale[axis]
+            scale[axis] *= reach[axis].stride
+    return halo[0], halo[1]
+
+
+def at_least_halo(array, halo: Sequence[int]):
+    """``array`` rechunked so that its chunks along the first two axes are at least
+    ``halo`` cells (but the last one of an axis, which may be shorter); itself when they are.
+
+    >>> at_least_halo(da.zeros((10, 9), chunks=2), (5, 1)).chunks
+    ((5, 5), (2, 2, 2, 2, 1))
+    """
+    wanted = {}
+    for axis in (0, 1):
+        sizes = array.chunks[axis]
+        if min(sizes[:-1] or sizes) < halo[axis]:
+            wanted[axis] = min(array.shape[axis], max(sizes[0], halo[axis]))
+    return array.rechunk(wanted) if wanted else array
 
 
 def _output_chunks(steps, shapes, chunks) -> tuple[tuple[int, ...], tuple[int, ...]]:

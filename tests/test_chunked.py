@@ -5,8 +5,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imgfilter.chunked import is_dask_array, run_steps
+from imgfilter.chunked import is_dask_array, run_steps, segment_halo
 from imgfilter.pipeline import Pipeline
+from imgfilter.tiles import output_shapes
 
 CHAINS = [
     "gaussian sigma=2 border=symmetric",
@@ -76,3 +77,31 @@ def test_a_chain_on_a_local_cluster_of_two_processes_equals_the_in_memory_run():
         lazy, _ = run_steps(steps, da.from_array(image, chunks=(25, 30)), None)
         got = client.compute(lazy).result()
     np.testing.assert_allclose(got, in_memory(steps, image), rtol=1e-5, atol=1e-3)
+
+
+def test_chunks_smaller_than_the_halo_are_merged_and_the_result_is_the_same():
+    steps = Pipeline.parse("gaussian sigma=6 | box size=9 | convolve kernel=sobel-x stride=2").steps
+    image = np.random.default_rng(5).uniform(0, 255, (90, 70, 3)).astype(np.float32)
+    lazy, _ = run_steps(steps, da.from_array(image, chunks=(3, 4, 1)), None)
+    halo = segment_halo(steps, output_shapes(steps, image.shape))
+    assert halo[0] > 40 and halo[1] > 40  # a 37-tap Gaussian, a 9 box, a 3 Sobel
+    assert min(lazy.chunks[0][:-1]) >= halo[0] // 2 and min(lazy.chunks[1][:-1]) >= halo[1] // 2
+    assert lazy.npartitions <= 9  # not one tile per 3 x 4 input chunk (630 of them)
+    np.testing.assert_allclose(lazy.compute(), in_memory(steps, image), rtol=1e-5, atol=1e-3)
+
+
+def test_each_input_chunk_is_computed_once_however_many_tiles_read_it():
+    made = []
+
+    def source(block_info=None):
+        info = block_info[None]
+        made.append(info["chunk-location"])
+        return np.full(info["chunk-shape"], float(sum(info["chunk-location"])), np.float32)
+
+    chunks = ((16,) * 4, (16,) * 4)
+    image = da.map_blocks(source, chunks=chunks, dtype=np.float32, meta=np.empty((0, 0)))
+    steps = Pipeline.parse("gaussian sigma=3 | box size=5").steps
+    lazy, _ = run_steps(steps, image, None)
+    got = lazy.compute(scheduler="sync")
+    assert sorted(made) == sorted((i, j) for i in range(4) for j in range(4))
+    np.testing.assert_allclose(got, in_memory(steps, image.compute()), rtol=1e-5, atol=1e-3)
