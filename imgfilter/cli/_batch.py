@@ -81,8 +81,15 @@ def process(
     jobs = min(opts.jobs or _run.cores(), len(tasks))
     if opts.scheduler is None:
         return _run.run_tasks(job, tasks, jobs, quiet=opts.quiet, batch=found.batch)
-    from imgfilter.cli import _dask
+    from imgfilter.cli import _dask, _rows
 
+    if len(tasks) == 1 and _rows.streams(tasks[0].source):
+        # One huge file: its bands go to the workers, and this process writes them.
+        job.cluster = _dask.client_for(opts.scheduler)
+        try:
+            return _run.run_tasks(job, tasks, 1, quiet=opts.quiet, batch=found.batch)
+        finally:
+            job.cluster.close()
     with _dask.executor(opts.scheduler) as pool:
         return _run.run_tasks(job, tasks, jobs, quiet=opts.quiet, batch=found.batch, pool=pool)
 

@@ -40,7 +40,8 @@ def run(pipeline, source: Path, target: Path, fmt: str, mapping: str, **job) -> 
     """Filter ``source`` into ``target`` by rows; False if the file turns out unfit (alpha,
     a small or unusual TIFF, colour into a float TIFF), for the usual path.
 
-    ``job`` holds the command's ``depth`` and ``strip`` (no metadata) choices.
+    ``job`` holds the command's ``depth`` and ``strip`` (no metadata) choices, and
+    ``cluster``: a Dask client whose workers compute the bands, or None for this process.
     """
     from imgfilter import formats
     from imgfilter.params import UNIT_SCALE
@@ -79,6 +80,22 @@ def run(pipeline, source: Path, target: Path, fmt: str, mapping: str, **job) -> 
     return True
 
 
+def streams(source) -> bool:
+    """True when ``source`` is a file the row path reads (a C-order .npy, a huge TIFF)."""
+    if not isinstance(source, Path) or source.suffix.lower() not in _ROW_SOURCES:
+        return False
+    try:
+        rows = _open_rows(source)
+    except ValueError:
+        return False  # the usual path reports what is wrong with it
+    if rows is None:
+        return False
+    close = getattr(rows, "close", None)
+    if close is not None:
+        close()
+    return True
+
+
 def _open_rows(source: Path):
     """A row reader for ``source``: a C-order .npy; a TIFF from ``STREAM_MIN_PIXELS`` on."""
     if source.suffix.lower() == ".npy":
@@ -100,8 +117,15 @@ def _write(pipeline, rows, target: Path, fmt: str, mapping: str, depth: int, sha
     from imgfilter.io._npy_rows import write_rows
     from imgfilter.io._tiff_rows import write_tiff_rows
 
+    cluster = job.get("cluster")
+
     def fill(put_rows) -> None:
-        stream(pipeline, rows, mapping, depth, lambda r0, block: put_rows(r0, block))
+        if cluster is None:
+            stream(pipeline, rows, mapping, depth, put_rows)
+        else:
+            from imgfilter.cli import _cluster_rows
+
+            _cluster_rows.stream(cluster, pipeline, rows, mapping, depth, put_rows)
 
     if fmt == "NPY":
         write_rows(os.fspath(target), shape, fill)
@@ -131,7 +155,7 @@ def _tiff_metadata(rows):
 def _in_strips(pipeline) -> bool:
     from imgfilter import tiles
 
-    steps, _ = _split_final_minmax(pipeline)
+    steps, _ = split_final_minmax(pipeline)
     return bool(steps) and not any(whole for _, whole in tiles.segments(steps))
 
 
@@ -145,7 +169,7 @@ def stream(pipeline, source, mapping: str, depth: int, put_rows) -> None:
     from imgfilter.io._save import quantise
     from imgfilter.params import inside_library
 
-    steps, final = _split_final_minmax(pipeline)
+    steps, final = split_final_minmax(pipeline)
     shape = pipeline.check_shape(source.shape)
     with inside_library():
         if final is not None:
@@ -199,7 +223,7 @@ def to_integer(pipeline, image, mapping: str, depth: int):
     return out if depth == 8 else out.view(Quantised)
 
 
-def _split_final_minmax(pipeline):
+def split_final_minmax(pipeline):
     """(the steps before a final min-max ``rescale``, that step) or (all steps, None)."""
     last = pipeline.steps[-1]
     if last.op.name == "rescale" and last.params["mode"] == "minmax":

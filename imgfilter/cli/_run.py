@@ -97,10 +97,11 @@ class Job:
     strip: bool = False  # drop profile, EXIF and resolution
     maps: str = "sheet"  # how feature maps go into an image format
     names: list[str] | None = None  # the kernels of the bank whose maps the result holds
+    cluster: Any = None  # a Dask client computing a huge file's bands, in this process
 
     def __getstate__(self) -> dict:
         # A job travels to Dask's worker processes without its stop flag (a lock).
-        return {k: v for k, v in self.__dict__.items() if k != "stop"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("stop", "cluster")}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state, stop=threading.Event())
@@ -132,7 +133,7 @@ class Job:
         # that a final rescale mapped already is not mapped again.
         natural = self.pipeline.output_mapping if self.names else self.pipeline.save_mapping
         mapping = formats.mapping_for(fmt, self.rescale, natural)
-        job = {"depth": self.depth, "strip": self.strip}
+        job = {"depth": self.depth, "strip": self.strip, "cluster": self.cluster}
         rows = _rows.handles(self.pipeline, task.source, task.target, fmt, mapping)
         if rows and _rows.run(self.pipeline, task.source, task.target, fmt, mapping, **job):
             return True
