@@ -118,7 +118,8 @@ def check_workers(client, scheduler: str) -> None:
 
 def run_checked(version: str, function, task):
     """On a worker: ``function(task)`` if the worker runs imgfilter ``version``, else
-    the task's outcome with the problem (a worker that joined after the check).
+    the task's outcome with the problem (a worker that joined after the check). The
+    file runs on the worker's thread alone: Dask's threads are the parallelism.
 
     >>> run_checked(__version__, len, "abc")
     3
@@ -126,9 +127,15 @@ def run_checked(version: str, function, task):
     'a.png: not written: this Dask worker runs'
     """
     import imgfilter
+    from imgfilter import _compute
 
     if imgfilter.__version__ == version:
-        return function(task)
+        flag = _compute._in_worker  # the file runs on this Dask thread, not on a pool
+        before, flag.active = flag.active, True
+        try:
+            return function(task)
+        finally:
+            flag.active = before
     from imgfilter.cli._run import Outcome
 
     return Outcome(
