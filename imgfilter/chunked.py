@@ -65,8 +65,7 @@ def run_pipeline(pipeline, array, alpha: str = "premultiply"):
     a lazy Dask array of the result, as :meth:`imgfilter.pipeline.Pipeline.run` gives."""
     if array.ndim not in (2, 3) or 0 in array.shape:
         raise ValueError(f"image must be a non-empty 2-D or 3-D array, got shape {array.shape}")
-    array = array.astype(np.float32)
-    colour, plane = array, None
+    colour, plane = array, None  # converted to float32 chunk by chunk, by the first step
     if array.ndim == 3 and array.shape[2] in (2, 4):
         colour = array[..., 0] if array.shape[2] == 2 else array[..., :3]
         plane = None if alpha == "drop" else array[..., -1]
@@ -84,6 +83,8 @@ def run_steps(steps: Sequence, colour, alpha, mode: str = "premultiply"):
             colour, alpha = _segment(segment, colour, alpha, mode)
         if whole is None:
             continue
+        colour = colour.astype(np.float32)
+        alpha = None if alpha is None else alpha.astype(np.float32)
         if whole.op.name == "rescale" and whole.params["mode"] == "minmax":
             colour = _minmax(colour, whole.params["per_channel"])
         else:
@@ -111,10 +112,11 @@ def _segment(steps, colour, alpha, mode):
         for j, cols in enumerate(_bounds(chunks[1])):
             plan = plan_tile(steps, shapes, rows, cols)
             ys, xs = plan[0][1]
-            colour_keys, where = _region(colour, ys, xs)
-            alpha_keys, alpha_where = (None, None) if alpha is None else _region(alpha, ys, xs)
-            tile = _Tile(plan, where, alpha_where, mode)
-            tile_layer[(tiles, i, j)] = (tile, colour_keys, alpha_keys)
+            colour_keys = _region(colour, ys, xs, f"{tiles}-piece", tile_layer)
+            alpha_keys = None
+            if alpha is not None:
+                alpha_keys = _region(alpha, ys, xs, f"{tiles}-alpha-piece", tile_layer)
+            tile_layer[(tiles, i, j)] = (_Tile(plan, mode), colour_keys, alpha_keys)
             colour_layer[(names[0], i, j, *depth)] = (operator.getitem, (tiles, i, j), 0)
             alpha_layer[(names[1], i, j)] = (operator.getitem, (tiles, i, j), 1)
     sources = [colour] if alpha is None else [colour, alpha]
@@ -137,16 +139,14 @@ def _array(layers, dependencies, tiles: str, name: str, layer: dict, chunks):
 
 @dataclass(frozen=True)
 class _Tile:
-    """The task of one output chunk: join the input chunks, cut the region, run the plan."""
+    """The task of one output chunk: join the pieces of its region, run the plan."""
 
     plan: list
-    where: tuple[slice, slice]
-    alpha_where: tuple[slice, slice] | None
     mode: str
 
     def __call__(self, colour_grid, alpha_grid):
-        block = _join(colour_grid)[self.where]
-        block_alpha = None if alpha_grid is None else _join(alpha_grid)[self.alpha_where]
+        block = _join(colour_grid)
+        block_alpha = None if alpha_grid is None else _join(alpha_grid)
         with on_this_thread():
             return run_tile(self.plan, block, block_alpha, self.mode)
 
@@ -173,19 +173,36 @@ def _join(grid):
     return rows[0] if len(rows) == 1 else np.concatenate(rows, axis=0)
 
 
-def _region(array, ys, xs):
-    """The keys of ``array``'s chunks that rows ``ys`` × columns ``xs`` meet (a nested
-    list, row by row), and the region's place in the block they join into."""
-    found, where = [], []
+def _region(array, ys, xs, name: str, layer: dict) -> list[list]:
+    """The keys of the pieces of ``array`` that rows ``ys`` × columns ``xs`` cover, a
+    nested list row by row: a chunk's own key where all of it is wanted, else the key of
+    a task added to ``layer`` that cuts the part wanted (on the worker that holds the
+    chunk, so only that part travels)."""
+    found = []
     for axis, span in enumerate((ys, xs)):
-        starts = np.cumsum((0,) + array.chunks[axis])
+        starts = np.cumsum((0,) + array.chunks[axis]).tolist()
         low = int(np.searchsorted(starts, span.first, side="right")) - 1
         high = max(low + 1, int(np.searchsorted(starts, span.stop, side="left")))
-        found.append(range(low, high))
-        where.append(slice(span.first - starts[low], span.stop - starts[low]))
+        cuts = []
+        for index in range(low, high):
+            first, stop = max(span.first, starts[index]), min(span.stop, starts[index + 1])
+            whole = first == starts[index] and stop == starts[index + 1]
+            cuts.append((index, None if whole else (first - starts[index], stop - starts[index])))
+        found.append(cuts)
     depth = (0,) * (array.ndim - 2)
-    keys = [[(array.name, i, j, *depth) for j in found[1]] for i in found[0]]
-    return keys, tuple(where)
+    grid = []
+    for i, rows in found[0]:
+        line = []
+        for j, cols in found[1]:
+            key = (array.name, i, j, *depth)
+            if rows is not None or cols is not None:
+                where = tuple(slice(*cut) if cut else slice(None) for cut in (rows, cols))
+                piece = (name, i, j, *(rows or (0, 0)), *(cols or (0, 0)))
+                layer[piece] = (operator.getitem, key, where)
+                key = piece
+            line.append(key)
+        grid.append(line)
+    return grid
 
 
 def _one_chunk_deep(array):
