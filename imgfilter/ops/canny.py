@@ -12,6 +12,10 @@ The four steps, each vectorised over the whole image:
 - Double threshold and hysteresis: survivors above ``high`` are edges, and so
   is every survivor above ``low`` 8-connected to one (``scipy.ndimage.label``).
 
+With the compiled kernels (``imgfilter._native``, ``_canny``), the gradient and the
+suppression run as one pass per band of rows and the hysteresis as a flood fill
+from the strong pixels; the result is the same bit for bit.
+
 >>> import numpy as np
 >>> image = np.zeros((5, 6)); image[:, 3:] = 100
 >>> canny(image, sigma=0, low=100, high=200).astype(int)
@@ -29,12 +33,14 @@ from dataclasses import replace
 import numpy as np
 from scipy import ndimage
 
-from imgfilter import engine
+from imgfilter import _native, engine
 from imgfilter.ops import filters
 from imgfilter.params import Param, takes
 
 # Rows per band: NMS works on a band of rows at a time, so its temporaries stay small.
 BAND_ROWS = 32
+# Rows per band of the compiled pass (it keeps only three rows; each band redoes two).
+COMPILED_BAND_ROWS = 128
 # Above this many pixels, automatic thresholds look at every second row and column.
 SAMPLE_ABOVE = 1 << 22
 # Magnitudes closer than this fraction of each other are equal for NMS.
@@ -116,6 +122,10 @@ def canny(
     >>> canny(image, sigma=0, low=100, high=200)[:, 0]
     array([False, False, False,  True, False, False])
     """
+    compiled = _native.module("_canny")
+    if compiled is not None:
+        low, high = _pair(low, high)
+        return _compiled_canny(compiled, _smoothed(image, sigma), low, high, quantiles)
     magnitude, maxima, (low, high) = _magnitude_and_thresholds(image, sigma, low, high, quantiles)
     candidates = maxima & (magnitude > low)
     return _hysteresis(candidates, candidates & (magnitude > high))
@@ -132,17 +142,73 @@ def thresholds(image, sigma=1.0, low=None, high=None, *, quantiles=None) -> tupl
     return _magnitude_and_thresholds(image, sigma, low, high, quantiles)[2]
 
 
-def _magnitude_and_thresholds(image, sigma, low, high, quantiles):
+def _pair(low, high):
+    """Both thresholds from one (1:2), or (None, None) for automatic ones."""
     if low is None and high is not None:
-        low = high / 2
-    elif high is None and low is not None:
-        high = low * 2
+        return high / 2, high
+    if high is None and low is not None:
+        return low, low * 2
+    return low, high
+
+
+def _smoothed(image, sigma: float) -> np.ndarray:
     gray = filters.grayscale(image)
-    smoothed = filters.gaussian(gray, sigma) if sigma > 0 else gray
-    magnitude, maxima = _gradient_maxima(smoothed)
+    return filters.gaussian(gray, sigma) if sigma > 0 else gray
+
+
+def _magnitude_and_thresholds(image, sigma, low, high, quantiles):
+    low, high = _pair(low, high)
+    magnitude, maxima = _gradient_maxima(_smoothed(image, sigma))
     if low is None:
         low, high = _automatic_thresholds(magnitude, quantiles)
     return magnitude, maxima, (float(low), float(high))
+
+
+def _compiled_canny(compiled, smoothed, low, high, quantiles) -> np.ndarray:
+    """The whole of Canny after smoothing, compiled: equal to the numpy steps below.
+
+    With given thresholds one pass per band writes class codes (candidate, strong)
+    straight away; automatic ones need the magnitude first, then a second pass.
+    """
+    magnitude, classes = _compiled_bands(compiled, smoothed, _as_float32(low, high))
+    if magnitude is not None:
+        low, high = _automatic_thresholds(magnitude, quantiles, compiled)
+        cuts = _as_float32(low, high)
+
+        def run(r0: int, r1: int) -> None:
+            compiled.classify(magnitude, classes, r0, r1, *cuts)
+
+        engine.in_bands(len(magnitude), magnitude[0].nbytes, run)
+    return compiled.hysteresis(classes)
+
+
+def _compiled_bands(compiled, smoothed, cuts=(None, None)):
+    """(magnitude or None, framed class codes): the compiled gradient and suppression.
+
+    Without thresholds (``cuts`` None) the magnitude is kept and the codes are
+    the maxima (0/1); with them, no magnitude and codes 0/1/2.
+    """
+    if smoothed.strides[1] != smoothed.itemsize or smoothed.strides[0] % smoothed.itemsize:
+        smoothed = np.ascontiguousarray(smoothed)
+    height, width = smoothed.shape
+    classes = np.zeros((height + 2, width + 2), dtype=np.uint8)
+    magnitude = np.empty_like(smoothed, order="C") if cuts[0] is None else None
+    below, above = np.float32(1 - TIE_TOLERANCE), np.float32(1 + TIE_TOLERANCE)
+
+    def run(r0: int, r1: int) -> None:
+        compiled.band(smoothed, r0, r1, magnitude, classes, below, above, *cuts)
+
+    row_bytes = smoothed[0].nbytes
+    engine.in_bands(height, row_bytes, run, band_bytes=COMPILED_BAND_ROWS * row_bytes)
+    return magnitude, classes
+
+
+def _as_float32(low, high):
+    """The thresholds as numpy compares them with float32 magnitudes (cast to float32)."""
+    if low is None:
+        return None, None
+    with np.errstate(over="ignore"):
+        return np.float32(low), np.float32(high)
 
 
 def _gradient_maxima(smoothed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,6 +217,10 @@ def _gradient_maxima(smoothed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Work goes band by band (on all cores), each band's derivatives, magnitude
     and comparisons done while its rows are in the cache.
     """
+    compiled = _native.module("_canny")
+    if compiled is not None:
+        magnitude, classes = _compiled_bands(compiled, smoothed)
+        return magnitude, classes[1:-1, 1:-1].view(bool)
     height = smoothed.shape[0]
     magnitude = np.empty_like(smoothed)
     maxima = np.empty(smoothed.shape, dtype=bool)
@@ -223,14 +293,31 @@ def _band_maxima(padded, gx, gy) -> np.ndarray:
     return keep
 
 
-def _automatic_thresholds(magnitude: np.ndarray, quantiles) -> tuple[float, float]:
+def _automatic_thresholds(magnitude: np.ndarray, quantiles, compiled=None) -> tuple[float, float]:
     # On large images every second row and column estimates the distribution well.
     sample = magnitude[::2, ::2] if magnitude.size > SAMPLE_ABOVE else magnitude
     if quantiles is not None:
         low, high = np.quantile(sample, quantiles)
         return float(low), float(high)
-    high = max(4.0 * float(np.median(sample)), 0.1 * float(magnitude.max()))
+    median = _median(sample, compiled)
+    high = max(4.0 * float(median), 0.1 * float(magnitude.max()))
     return high / 2, high
+
+
+def _median(sample: np.ndarray, compiled=None):
+    """``np.median(sample)``; with the compiled module, by selection instead of a partition.
+
+    np.median is the mean (in float32) of the one or two middle values, and NaN
+    when any value is NaN (then numpy's own answers).
+    """
+    if compiled is None:
+        return np.median(sample)
+    middle = sample.size // 2
+    ranks = [middle] if sample.size % 2 else [middle - 1, middle]
+    values = compiled.order_statistics(sample, ranks)
+    if values is None:
+        return np.median(sample)
+    return np.mean(np.array(values, dtype=np.float32))
 
 
 def _hysteresis(candidates: np.ndarray, strong: np.ndarray) -> np.ndarray:

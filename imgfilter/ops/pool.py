@@ -1,5 +1,9 @@
 """Pooling: the maximum, average or minimum over windows slid with a stride, per channel.
 
+With the compiled kernels (``imgfilter._native``, ``_pool``) windowed pooling runs
+band by band over the output rows, reading the padding through index tables
+instead of a padded copy; the result is the same bit for bit. Global pooling is numpy.
+
 The seeds' example, 2×2 windows with stride 2:
 
 >>> import numpy as np
@@ -18,7 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from imgfilter import engine
+from imgfilter import _native, engine
 from imgfilter._checks import size_text
 from imgfilter.choices import POOL_MODE_ALIASES, POOL_MODES
 from imgfilter.ops.filters import WINDOW
@@ -101,8 +105,11 @@ def pool(
             f"pool window {size_text(window)} is larger than the padded image "
             f"{size_text(padded_hw)} (image {size_text(image.shape[:2])}, padding {pads})"
         )
-    padded = engine.pad(image, pads, border, cval)
     out_hw = tuple((n - k) // s + 1 for n, k, s in zip(padded_hw, window, steps, strict=True))
+    compiled = _native.module("_pool")
+    if compiled is not None:
+        return _compiled_pool(compiled, image, window, steps, pads, border, cval, out_hw, mode)
+    padded = engine.pad(image, pads, border, cval)
     # max, min and mean all reduce one axis at a time: rows first, then columns.
     reduce = _REDUCE[mode]
     rows = _reduce_axis(padded, window[0], steps[0], out_hw[0], 0, reduce)
@@ -124,3 +131,39 @@ def _reduce_axis(array, k: int, step: int, count: int, axis: int, reduce) -> np.
     for j in range(1, k):
         reduce(out, window_row(j), out=out)
     return out
+
+
+def _compiled_pool(compiled, image, window, steps, pads, border, cval, out_hw, mode):
+    """:func:`pool` by the compiled kernel, band by band over the output rows."""
+    top, bottom, left, right = pads
+    height, width = image.shape[:2]
+    if any(pads):  # the same refusal as engine.pad, though no padded copy is made
+        padded_shape = (height + top + bottom, width + left + right, *image.shape[2:])
+        engine.check_budget(
+            "the padded image",
+            padded_shape,
+            image.shape,
+            f": padding {pads} reaches far beyond the image",
+        )
+    pixels = image if image.ndim == 3 else image[:, :, None]
+    if pixels.strides[2] != pixels.itemsize or pixels.strides[1] != pixels.shape[2] * 4:
+        pixels = np.ascontiguousarray(pixels)
+    out = np.empty((*out_hw, pixels.shape[2]), dtype=np.float32)
+    rows, cols = _index(height, top, bottom, border), _index(width, left, right, border)
+    with np.errstate(over="ignore"):  # as np.pad casts it into float32
+        value = np.float32(cval)
+
+    def run(o0: int, o1: int) -> None:
+        compiled.rows(pixels, rows, cols, left, value, *window, *steps, mode, out, o0, o1)
+
+    engine.in_bands(out_hw[0], pixels[0].nbytes * steps[0], run)
+    return out if image.ndim == 3 else out[:, :, 0]
+
+
+def _index(n: int, before: int, after: int, border: str) -> np.ndarray:
+    """Which image row (or column) each padded one copies, as np.pad; -1 for the constant."""
+    if border == "constant":
+        index = np.pad(np.arange(n), (before, after), constant_values=-1)
+    else:
+        index = np.pad(np.arange(n), (before, after), mode=border)
+    return index.astype(np.int64)

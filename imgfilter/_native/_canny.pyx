@@ -1,0 +1,109 @@
+# cython: language_level=3
+# distutils: extra_compile_args = -fno-math-errno
+"""Canny's gradient, non-maximum suppression and hysteresis, compiled.
+
+Mirrors ``imgfilter.ops.canny`` bit for bit (the loops are in ``canny.h``); the
+GIL is released while they run, so the band thread pool runs them in parallel.
+``-fno-math-errno`` (sqrtf of a negative number would set errno, which keeps the
+magnitude's loop from vectorising; its argument is never negative) changes no result.
+"""
+
+import numpy as np
+cimport numpy as cnp
+from libc.stdint cimport uint8_t, uint32_t
+from libc.stdlib cimport malloc, free
+
+cnp.import_array()
+
+
+cdef extern from "canny.h" nogil:
+    void imf_canny_band(const float* src, Py_ssize_t pitch, Py_ssize_t h, Py_ssize_t w,
+                        Py_ssize_t r0, Py_ssize_t r1, float* mag, uint8_t* cls, float* work,
+                        float below, float above, float low, float high, int classify)
+    void imf_classify(const float* mag, uint8_t* cls, Py_ssize_t rows, Py_ssize_t w,
+                      float low, float high)
+    int imf_hysteresis(uint8_t* cls, Py_ssize_t h, Py_ssize_t w, uint8_t* out)
+    float imf_select(const float* values, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t pitch,
+                     Py_ssize_t step, size_t k, uint32_t* counts)
+    int imf_has_nan(const float* values, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t pitch,
+                    Py_ssize_t step)
+
+
+def band(const float[:, :] smoothed not None, Py_ssize_t r0, Py_ssize_t r1,
+         float[:, ::1] magnitude, uint8_t[:, ::1] classes not None,
+         float below, float above, low=None, high=None):
+    """Rows r0..r1: magnitude (unless None) and class codes into the framed ``classes``.
+
+    ``smoothed``: float32 with contiguous rows, any row stride (negative too).
+    With ``low``/``high`` the codes are 0/1/2 (none, candidate, strong), else 0/1
+    (the maxima). ``below``/``above``: the tie factors 1 -/+ tolerance, float32.
+    """
+    cdef Py_ssize_t h = smoothed.shape[0], w = smoothed.shape[1]
+    cdef Py_ssize_t pitch = smoothed.strides[0] // <Py_ssize_t>sizeof(float)
+    cdef int classify = low is not None
+    cdef float lo = low if classify else 0, hi = high if classify else 0
+    cdef float* mag = NULL
+    if smoothed.strides[1] != sizeof(float) or smoothed.strides[0] % <Py_ssize_t>sizeof(float):
+        raise ValueError("band: the rows of smoothed must be contiguous")
+    if r1 <= r0:
+        return
+    if magnitude is not None:
+        mag = &magnitude[r0, 0]
+    cdef uint8_t* cls = &classes[r0 + 1, 1]
+    cdef float* work = <float*>malloc(16 * (w + 2) * sizeof(float))
+    if work == NULL:
+        raise MemoryError()
+    with nogil:
+        imf_canny_band(&smoothed[0, 0], pitch, h, w, r0, r1, mag, cls, work,
+                       below, above, lo, hi, classify)
+    free(work)
+
+
+def classify(const float[:, ::1] magnitude not None, uint8_t[:, ::1] classes not None,
+             Py_ssize_t r0, Py_ssize_t r1, float low, float high):
+    """Rows r0..r1: maxima (0/1) in ``classes`` become codes 0/1/2 by the thresholds."""
+    if r1 <= r0:
+        return
+    with nogil:
+        imf_classify(&magnitude[r0, 0], &classes[r0 + 1, 1], r1 - r0, magnitude.shape[1],
+                     low, high)
+
+
+def hysteresis(uint8_t[:, ::1] classes not None):
+    """The kept edges (bool, framed shape minus the frame) of the framed class codes."""
+    cdef Py_ssize_t h = classes.shape[0] - 2, w = classes.shape[1] - 2
+    out = np.empty((h, w), dtype=np.bool_)
+    cdef uint8_t[:, ::1] view = out.view(np.uint8)
+    cdef int failed
+    with nogil:
+        failed = imf_hysteresis(&classes[0, 0], h, w, &view[0, 0])
+    if failed:
+        raise MemoryError("hysteresis: the flood fill's stack could not grow")
+    return out
+
+
+def order_statistics(const float[:, :] values not None, ks):
+    """The k-th smallest values (k in ``ks``) of non-negative ``values``; None if any is NaN."""
+    cdef Py_ssize_t rows = values.shape[0], cols = values.shape[1]
+    cdef Py_ssize_t pitch = values.strides[0] // <Py_ssize_t>sizeof(float)
+    cdef Py_ssize_t step = values.strides[1] // <Py_ssize_t>sizeof(float)
+    cdef const float* first = &values[0, 0]
+    cdef int nan
+    cdef size_t k
+    cdef float value
+    cdef uint32_t* counts = <uint32_t*>malloc(65536 * sizeof(uint32_t))
+    if counts == NULL:
+        raise MemoryError()
+    found = []
+    try:
+        with nogil:
+            nan = imf_has_nan(first, rows, cols, pitch, step)
+        if nan:
+            return None
+        for k in ks:
+            with nogil:
+                value = imf_select(first, rows, cols, pitch, step, k, counts)
+            found.append(value)
+    finally:
+        free(counts)
+    return found
