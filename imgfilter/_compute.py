@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from imgfilter import _native
 from imgfilter.params import inside_library
 
 # Output bytes per band: a band's accumulator stays in the cache while the taps run.
@@ -222,6 +223,8 @@ def _accumulate_phase(acc, source, taps: Taps, sy: int, dy: int, dx: int) -> Non
     if not groups:
         acc.fill(0)
         return
+    if _compiled_phase(acc, source, groups, sy, dy, dx):
+        return
     scratch = np.empty_like(acc) if len(groups) > 1 else None
 
     def view(i: int, j: int) -> np.ndarray:
@@ -243,6 +246,13 @@ def _accumulate_phase(acc, source, taps: Taps, sy: int, dy: int, dx: int) -> Non
                 np.multiply(target, np.float32(w), out=target)
         if n > 0:
             np.add(acc, scratch, out=acc)
+
+
+def _compiled_phase(acc, source, groups, sy: int, dy: int, dx: int) -> bool:
+    """The same sums by the compiled loop (``_native/taps.h``); False when it is not
+    built, ``IMGFILTER_PURE=1`` is set, or the arrays are not laid out for it."""
+    compiled = _native.module("_taps")
+    return compiled is not None and compiled.accumulate(acc, source, groups, sy, dy, dx)
 
 
 def _group_by_weight(taps: Taps) -> list[tuple[float, list[tuple[int, int]]]]:

@@ -1,0 +1,110 @@
+# cython: language_level=3
+"""The convolution engine's tap loop: ``acc = sum of w * shifted source rows``.
+
+Mirrors ``imgfilter._compute._accumulate_phase`` bit for bit (the loops are in
+``taps.h``); the GIL is released while they run, so the engine's band threads
+run it side by side, each on its own band.
+"""
+
+import numpy as np
+cimport numpy as cnp
+from libc.stdlib cimport free, malloc
+
+cnp.import_array()
+
+
+cdef extern from "taps.h" nogil:
+    ctypedef struct imf_pass:
+        pass
+    int IMF_CHUNK
+    int imf_plan(const int *sizes, const float *weights, int ngroups, imf_pass *passes)
+    void imf_taps(float *acc, Py_ssize_t acc_stride, const float *source, Py_ssize_t row_step,
+                  Py_ssize_t rows, Py_ssize_t n, const Py_ssize_t *offsets,
+                  const float *tap_weights, const imf_pass *passes, int npasses,
+                  float *scratch)
+
+
+cdef bint _rows_of_floats(cnp.ndarray array):
+    """Each row (axis 0) is contiguous float32 (pixels, then channels)."""
+    if array.dtype != np.float32 or array.ndim not in (2, 3):
+        return False
+    if array.ndim == 3 and array.shape[2] != 1 and array.strides[2] != 4:
+        return False
+    if array.shape[1] != 1 and array.strides[1] != 4 * (array.shape[2] if array.ndim == 3 else 1):
+        return False
+    return array.strides[0] % 4 == 0
+
+
+def accumulate(acc, source, groups, int sy, int dy, int dx):
+    """``acc[y, x] = sum of w * source[y*sy + i*dy, x + j*dx]`` over the weight groups.
+
+    ``groups`` is ``_compute._group_by_weight``'s list ``[(w, [(i, j), ...]), ...]``
+    (not empty). A source whose rows are not contiguous is copied (it is one band).
+    Returns False, touching nothing, when the arrays do not suit the loop (not
+    float32, ``acc`` rows not contiguous, overlapping, or the taps reach beyond
+    ``source``); the caller then runs the numpy loop.
+
+    >>> acc = np.empty((1, 2), np.float32)
+    >>> accumulate(acc, np.arange(4, dtype=np.float32)[None], [(2.0, [(0, 0), (0, 2)])], 1, 1, 1)
+    True
+    >>> acc.tolist()
+    [[4.0, 8.0]]
+    """
+    if not (isinstance(acc, np.ndarray) and isinstance(source, np.ndarray)):
+        return False
+    if acc.ndim != source.ndim or acc.shape[2:] != source.shape[2:]:
+        return False
+    if acc.dtype == np.float32 and acc.size == 0:
+        return True
+    if not _rows_of_floats(acc) or not acc.flags.writeable:
+        return False
+    if not _rows_of_floats(source):
+        if source.dtype != np.float32:
+            return False
+        source = np.ascontiguousarray(source)  # one band of a strided view: a small copy
+    cdef Py_ssize_t rows = acc.shape[0], width = acc.shape[1]
+    cdef Py_ssize_t channels = acc.shape[2] if acc.ndim == 3 else 1
+    if np.may_share_memory(acc, source):
+        return False
+    cdef Py_ssize_t source_stride = source.strides[0] // 4
+    cdef int ntaps = sum(len(positions) for _, positions in groups)
+    cdef int ngroups = len(groups)
+    cdef Py_ssize_t top = 0, right = 0
+    for _, positions in groups:
+        for i, j in positions:
+            if i < 0 or j < 0:
+                return False
+            top, right = max(top, i), max(right, j)
+    if (rows - 1) * sy + top * dy >= source.shape[0] or right * dx + width > source.shape[1]:
+        return False
+    sizes = np.empty(ngroups, np.intc)
+    weights = np.empty(ngroups, np.float32)
+    offsets = np.empty(ntaps, np.intp)
+    tap_weights = np.empty(ntaps, np.float32)
+    cdef int n = 0
+    for g, (w, positions) in enumerate(groups):
+        sizes[g], weights[g] = len(positions), w
+        for i, j in positions:
+            offsets[n] = i * dy * source_stride + j * dx * channels
+            tap_weights[n] = w
+            n += 1
+    cdef const int[::1] sizes_view = sizes
+    cdef const float[::1] weights_view = weights
+    cdef const Py_ssize_t[::1] offsets_view = offsets
+    cdef const float[::1] tap_weights_view = tap_weights
+    cdef float[::1] scratch = np.empty(IMF_CHUNK, np.float32)
+    cdef imf_pass *passes = <imf_pass *> malloc(2 * ntaps * sizeof(imf_pass) + 1)
+    if passes == NULL:
+        raise MemoryError()
+    cdef int npasses = imf_plan(&sizes_view[0], &weights_view[0], ngroups, passes)
+    cdef float *acc_data = <float *> cnp.PyArray_DATA(acc)
+    cdef const float *source_data = <const float *> cnp.PyArray_DATA(source)
+    cdef Py_ssize_t acc_stride = acc.strides[0] // 4
+    cdef Py_ssize_t row_step = sy * source_stride
+    try:
+        with nogil:
+            imf_taps(acc_data, acc_stride, source_data, row_step, rows, width * channels,
+                     &offsets_view[0], &tap_weights_view[0], passes, npasses, &scratch[0])
+    finally:
+        free(passes)
+    return True
