@@ -8,37 +8,46 @@
  * A multiplication by 1 or -1 is exact, so "acc + v * -1" equals numpy's
  * "acc - v" and the groups of weight 1 skip no rounding.
  *
- * Each output row is cut into chunks of IMF_CHUNK floats and every pass over the
- * taps runs on one chunk, so the chunk (and the scratch row of a large group)
- * stays in the L1 cache while up to IMF_MAXK taps are read per pass. Rows are
- * W*C floats (channels interleaved); tap offsets are in floats from the output
- * row's first source float. Nothing here allocates or touches Python objects.
+ * Each output row is cut into chunks of IMF_CHUNK floats and every pass runs on
+ * one chunk, so the chunk (and the scratch row of a large group) stays in the L1
+ * cache. A pass reads several taps and keeps its running sum in registers:
+ *   PRODUCTS  up to 8 one-tap groups:      s = (s + a*wa) + b*wb ...
+ *   PAIRS     [one one-tap group, then] up to 4 two-tap groups (symmetric
+ *             1-D kernels):                s = (s + a*wa) + (b + c)*wb ...
+ *   SUM       up to 4 taps of one larger group, then its weight.
+ * The result does not depend on how the groups are cut into passes: every
+ * float32 operation and its order are the numpy engine's. Rows are W*C floats
+ * (channels interleaved); tap offsets are in floats from the output row's first
+ * source float. Nothing here allocates or touches Python objects.
  */
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef IMF_CHUNK
+/* Rows are walked one after the other (a chunk loop outside the row loop measured
+ * slower: rows of a power-of-two width alias in the cache, and prefetch is lost). */
 #define IMF_CHUNK 1024
-#endif
-#define IMF_MAXK 4
+#define IMF_SUM_MAX 4      /* taps of one group per SUM pass */
+#define IMF_PRODUCTS_MAX 8 /* one-tap groups per PRODUCTS pass */
+#define IMF_PAIRS_MAX 4    /* two-tap groups per PAIRS pass */
+#define IMF_TAPS_MAX 9     /* taps read by one pass */
 
-/* What a pass reads first, and what it does with its sum. */
-enum { IMF_SUM = 0, IMF_PRODUCTS = 1 };
+enum { IMF_SUM = 0, IMF_PRODUCTS = 1, IMF_PAIRS = 2 };
+/* Where a pass's running sum starts. */
 enum { IMF_BASE_NONE = 0, IMF_BASE_OUT = 1, IMF_BASE_SCRATCH = 2 };
+/* What a SUM pass does with its sum: store it, store it times w, add it times w to acc. */
 enum { IMF_STORE = 0, IMF_SCALE = 1, IMF_ADD_SCALED = 2 };
 enum { IMF_TO_ACC = 0, IMF_TO_SCRATCH = 1 };
 
 typedef struct {
-    int code;  /* kind, base, finish and k packed by imf_code */
+    int code;  /* kind, base, finish, a and b packed by IMF_KEY */
+    int taps;  /* how many taps the pass reads */
     int out;   /* IMF_TO_ACC or IMF_TO_SCRATCH */
     int first; /* index of the pass's first tap */
-    float w;   /* the group's weight (IMF_SUM) */
+    float w;   /* the group's weight (SUM) */
 } imf_pass;
 
-static inline int imf_code(int kind, int base, int finish, int k)
-{
-    return ((kind * 3 + base) * 3 + finish) * IMF_MAXK + (k - 1);
-}
+/* a: taps (SUM, PRODUCTS) or the leading one-tap group (PAIRS, 0 or 1); b: pairs. */
+#define IMF_KEY(kind, base, finish, a, b) (((((kind) * 3 + (base)) * 3 + (finish)) * 16 + (a)) * 8 + (b))
 
 #if defined(__GNUC__) && !defined(__clang__)
 #define IMF_IVDEP _Pragma("GCC ivdep")
@@ -46,69 +55,98 @@ static inline int imf_code(int kind, int base, int finish, int k)
 #define IMF_IVDEP
 #endif
 
-/* One pass over n floats; kind, base, finish and k are constants at every call,
- * so each inlined copy is one straight vectorised loop. Sources never overlap
- * the outputs (the wrapper checks), hence ivdep. */
+/* One pass over n floats. Every argument after n is a constant at each call, so
+ * each inlined copy is one straight vectorised loop. Sources never overlap the
+ * outputs (the wrapper checks), hence ivdep. */
 static inline __attribute__((always_inline)) void imf_run(
     float *out, const float *scratch, const float *const *v, const float *ws, float w,
-    ptrdiff_t n, const int kind, const int base, const int finish, const int k)
+    ptrdiff_t n, const int kind, const int base, const int finish, const int a, const int b)
 {
-    const float *v0 = v[0];
-    const float *v1 = k > 1 ? v[1] : v0;
-    const float *v2 = k > 2 ? v[2] : v0;
-    const float *v3 = k > 3 ? v[3] : v0;
-    const float w0 = ws[0], w1 = k > 1 ? ws[1] : 0.0f;
-    const float w2 = k > 2 ? ws[2] : 0.0f, w3 = k > 3 ? ws[3] : 0.0f;
+    const int taps = kind == IMF_PAIRS ? a + 2 * b : a;
+    const float *p[IMF_TAPS_MAX];
+    float wt[IMF_TAPS_MAX];
+    for (int t = 0; t < IMF_TAPS_MAX; t++) {
+        p[t] = t < taps ? v[t] : v[0];
+        wt[t] = t < taps ? ws[t] : 0.0f;
+    }
     IMF_IVDEP
     for (ptrdiff_t x = 0; x < n; x++) {
         float s;
         if (kind == IMF_PRODUCTS) {
-            s = out[x] + v0[x] * w0;
-            if (k > 1) s = s + v1[x] * w1;
-            if (k > 2) s = s + v2[x] * w2;
-            if (k > 3) s = s + v3[x] * w3;
+            s = base == IMF_BASE_NONE ? p[0][x] * wt[0] : out[x] + p[0][x] * wt[0];
+            for (int t = 1; t < a; t++) s = s + p[t][x] * wt[t];
             out[x] = s;
-            continue;
+        } else if (kind == IMF_PAIRS) {
+            int t = 0;
+            if (a) {
+                s = base == IMF_BASE_NONE ? p[0][x] * wt[0] : out[x] + p[0][x] * wt[0];
+                t = 1;
+            } else {
+                s = base == IMF_BASE_NONE ? (p[0][x] + p[1][x]) * wt[0]
+                                          : out[x] + (p[0][x] + p[1][x]) * wt[0];
+                t = 2;
+            }
+            for (; t < taps; t += 2) s = s + (p[t][x] + p[t + 1][x]) * wt[t];
+            out[x] = s;
+        } else {
+            if (base == IMF_BASE_NONE)
+                s = p[0][x];
+            else if (base == IMF_BASE_OUT)
+                s = out[x] + p[0][x];
+            else
+                s = scratch[x] + p[0][x];
+            for (int t = 1; t < a; t++) s = s + p[t][x];
+            if (finish == IMF_STORE)
+                out[x] = s;
+            else if (finish == IMF_SCALE)
+                out[x] = s * w;
+            else
+                out[x] = out[x] + s * w;
         }
-        if (base == IMF_BASE_NONE)
-            s = v0[x];
-        else if (base == IMF_BASE_OUT)
-            s = out[x] + v0[x];
-        else
-            s = scratch[x] + v0[x];
-        if (k > 1) s = s + v1[x];
-        if (k > 2) s = s + v2[x];
-        if (k > 3) s = s + v3[x];
-        if (finish == IMF_STORE)
-            out[x] = s;
-        else if (finish == IMF_SCALE)
-            out[x] = s * w;
-        else
-            out[x] = out[x] + s * w;
     }
 }
 
-#define IMF_CASE(kind, base, finish, k)                                       \
-    case ((kind * 3 + base) * 3 + finish) * IMF_MAXK + (k - 1):               \
-        imf_run(out, scratch, v, ws, w, n, kind, base, finish, k);            \
+#define IMF_CASE(kind, base, finish, a, b)                                    \
+    case IMF_KEY(kind, base, finish, a, b):                                   \
+        imf_run(out, scratch, v, ws, w, n, kind, base, finish, a, b);         \
         break;
-#define IMF_CASES_K(kind, base, finish)                                       \
-    IMF_CASE(kind, base, finish, 1)                                           \
-    IMF_CASE(kind, base, finish, 2)                                           \
-    IMF_CASE(kind, base, finish, 3)                                           \
-    IMF_CASE(kind, base, finish, 4)
+#define IMF_SUMS(base, finish)                                                \
+    IMF_CASE(IMF_SUM, base, finish, 1, 0)                                     \
+    IMF_CASE(IMF_SUM, base, finish, 2, 0)                                     \
+    IMF_CASE(IMF_SUM, base, finish, 3, 0)                                     \
+    IMF_CASE(IMF_SUM, base, finish, 4, 0)
+#define IMF_PRODUCTS_K(base)                                                  \
+    IMF_CASE(IMF_PRODUCTS, base, IMF_STORE, 1, 0)                             \
+    IMF_CASE(IMF_PRODUCTS, base, IMF_STORE, 2, 0)                             \
+    IMF_CASE(IMF_PRODUCTS, base, IMF_STORE, 3, 0)                             \
+    IMF_CASE(IMF_PRODUCTS, base, IMF_STORE, 4, 0)                             \
+    IMF_CASE(IMF_PRODUCTS, base, IMF_STORE, 5, 0)                             \
+    IMF_CASE(IMF_PRODUCTS, base, IMF_STORE, 6, 0)                             \
+    IMF_CASE(IMF_PRODUCTS, base, IMF_STORE, 7, 0)                             \
+    IMF_CASE(IMF_PRODUCTS, base, IMF_STORE, 8, 0)
+#define IMF_PAIRS_M(base, lead)                                               \
+    IMF_CASE(IMF_PAIRS, base, IMF_STORE, lead, 1)                             \
+    IMF_CASE(IMF_PAIRS, base, IMF_STORE, lead, 2)                             \
+    IMF_CASE(IMF_PAIRS, base, IMF_STORE, lead, 3)                             \
+    IMF_CASE(IMF_PAIRS, base, IMF_STORE, lead, 4)
 
-static inline __attribute__((always_inline)) void imf_dispatch(int code, float *out, const float *scratch, const float *const *v,
-                         const float *ws, float w, ptrdiff_t n)
+static inline __attribute__((always_inline)) void imf_dispatch(
+    int code, float *out, const float *scratch, const float *const *v, const float *ws,
+    float w, ptrdiff_t n)
 {
     switch (code) {
-        IMF_CASES_K(IMF_SUM, IMF_BASE_NONE, IMF_STORE)
-        IMF_CASES_K(IMF_SUM, IMF_BASE_NONE, IMF_SCALE)
-        IMF_CASES_K(IMF_SUM, IMF_BASE_NONE, IMF_ADD_SCALED)
-        IMF_CASES_K(IMF_SUM, IMF_BASE_OUT, IMF_STORE)
-        IMF_CASES_K(IMF_SUM, IMF_BASE_OUT, IMF_SCALE)
-        IMF_CASES_K(IMF_SUM, IMF_BASE_SCRATCH, IMF_ADD_SCALED)
-        IMF_CASES_K(IMF_PRODUCTS, IMF_BASE_OUT, IMF_STORE)
+        IMF_SUMS(IMF_BASE_NONE, IMF_STORE)
+        IMF_SUMS(IMF_BASE_NONE, IMF_SCALE)
+        IMF_SUMS(IMF_BASE_NONE, IMF_ADD_SCALED)
+        IMF_SUMS(IMF_BASE_OUT, IMF_STORE)
+        IMF_SUMS(IMF_BASE_OUT, IMF_SCALE)
+        IMF_SUMS(IMF_BASE_SCRATCH, IMF_ADD_SCALED)
+        IMF_PRODUCTS_K(IMF_BASE_NONE)
+        IMF_PRODUCTS_K(IMF_BASE_OUT)
+        IMF_PAIRS_M(IMF_BASE_NONE, 0)
+        IMF_PAIRS_M(IMF_BASE_NONE, 1)
+        IMF_PAIRS_M(IMF_BASE_OUT, 0)
+        IMF_PAIRS_M(IMF_BASE_OUT, 1)
     default:
         break;
     }
@@ -120,37 +158,54 @@ static inline __attribute__((always_inline)) void imf_dispatch(int code, float *
 static int imf_plan(const int *sizes, const float *weights, int ngroups, imf_pass *passes)
 {
     int count = 0, tap = 0;
-    for (int g = 0; g < ngroups; g++) {
+    for (int g = 0; g < ngroups;) {
         const int size = sizes[g];
         const float w = weights[g];
-        if (g > 0 && size == 1) {
-            /* a run of one-tap groups: acc = (acc + a*wa) + b*wb ..., up to IMF_MAXK a pass */
-            int run = 1;
-            while (g + run < ngroups && sizes[g + run] == 1 && run < IMF_MAXK) run++;
-            passes[count++] = (imf_pass){imf_code(IMF_PRODUCTS, IMF_BASE_OUT, IMF_STORE, run),
+        const int base = g == 0 ? IMF_BASE_NONE : IMF_BASE_OUT;
+        const int lead = size == 1;
+        if (size <= 2 && g + lead < ngroups && sizes[g + lead] == 2) {
+            /* [a one-tap group, then] a run of two-tap groups */
+            int pairs = 0;
+            while (g + lead + pairs < ngroups && sizes[g + lead + pairs] == 2
+                   && pairs < IMF_PAIRS_MAX)
+                pairs++;
+            const int taps = lead + 2 * pairs;
+            passes[count++] = (imf_pass){IMF_KEY(IMF_PAIRS, base, IMF_STORE, lead, pairs), taps,
                                          IMF_TO_ACC, tap, 0.0f};
-            tap += run;
-            g += run - 1;
+            tap += taps;
+            g += lead + pairs;
             continue;
         }
-        /* The group's sum, IMF_MAXK taps a pass, the last pass taking 1..IMF_MAXK. */
+        if (size == 1) {
+            /* a run of one-tap groups */
+            int run = 1;
+            while (g + run < ngroups && sizes[g + run] == 1 && run < IMF_PRODUCTS_MAX) run++;
+            passes[count++] = (imf_pass){IMF_KEY(IMF_PRODUCTS, base, IMF_STORE, run, 0), run,
+                                         IMF_TO_ACC, tap, 0.0f};
+            tap += run;
+            g += run;
+            continue;
+        }
+        /* One group's sum, IMF_SUM_MAX taps a pass, the last pass taking the rest. */
         const int target = g == 0 ? IMF_TO_ACC : IMF_TO_SCRATCH;
         for (int done = 0; done < size;) {
-            const int k = size - done > IMF_MAXK ? IMF_MAXK : size - done;
+            const int k = size - done > IMF_SUM_MAX ? IMF_SUM_MAX : size - done;
             const int last = done + k == size;
-            int base = done == 0 ? IMF_BASE_NONE : IMF_BASE_OUT;
+            int from = done == 0 ? IMF_BASE_NONE : IMF_BASE_OUT;
             int finish = IMF_STORE, out = target;
             if (last && g == 0) {
                 finish = w == 1.0f ? IMF_STORE : IMF_SCALE;
             } else if (last) {
                 finish = IMF_ADD_SCALED;
                 out = IMF_TO_ACC;
-                if (done > 0) base = IMF_BASE_SCRATCH;
+                if (done > 0) from = IMF_BASE_SCRATCH;
             }
-            passes[count++] = (imf_pass){imf_code(IMF_SUM, base, finish, k), out, tap + done, w};
+            passes[count++] =
+                (imf_pass){IMF_KEY(IMF_SUM, from, finish, k, 0), k, out, tap + done, w};
             done += k;
         }
         tap += size;
+        g++;
     }
     return count;
 }
@@ -168,29 +223,21 @@ static int imf_plan(const int *sizes, const float *weights, int ngroups, imf_pas
 
 /* acc rows (acc_stride floats apart) from source rows (row_step floats apart per
  * output row: sy times the source's row stride); n floats a row. */
-IMF_CLONES static void imf_taps(float *acc, ptrdiff_t acc_stride, const float *source, ptrdiff_t row_step,
-                     ptrdiff_t rows, ptrdiff_t n, const ptrdiff_t *offsets,
-                     const float *tap_weights, const imf_pass *passes, int npasses,
-                     float *scratch)
+IMF_CLONES static void imf_taps(float *acc, ptrdiff_t acc_stride, const float *source,
+                                ptrdiff_t row_step, ptrdiff_t rows, ptrdiff_t n,
+                                const ptrdiff_t *offsets, const float *tap_weights,
+                                const imf_pass *passes, int npasses, float *scratch)
 {
-    const float *v[IMF_MAXK];
-#ifdef IMF_COLUMNS_OUTER
-    for (ptrdiff_t x0 = 0; x0 < n; x0 += IMF_CHUNK) {
-        const ptrdiff_t len = n - x0 < IMF_CHUNK ? n - x0 : IMF_CHUNK;
-        for (ptrdiff_t y = 0; y < rows; y++) {
-            float *const acc_row = acc + y * acc_stride;
-            const float *const source_row = source + y * row_step;
-#else
+    const float *v[IMF_TAPS_MAX];
     for (ptrdiff_t y = 0; y < rows; y++) {
         float *const acc_row = acc + y * acc_stride;
         const float *const source_row = source + y * row_step;
         for (ptrdiff_t x0 = 0; x0 < n; x0 += IMF_CHUNK) {
             const ptrdiff_t len = n - x0 < IMF_CHUNK ? n - x0 : IMF_CHUNK;
-#endif
             for (int p = 0; p < npasses; p++) {
                 const imf_pass pass = passes[p];
-                const int k = pass.code % IMF_MAXK + 1;
-                for (int t = 0; t < k; t++) v[t] = source_row + offsets[pass.first + t] + x0;
+                for (int t = 0; t < pass.taps; t++)
+                    v[t] = source_row + offsets[pass.first + t] + x0;
                 float *out = pass.out == IMF_TO_ACC ? acc_row + x0 : scratch;
                 imf_dispatch(pass.code, out, scratch, v, tap_weights + pass.first, pass.w, len);
             }
