@@ -71,12 +71,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 # ---------------------------------------------------------------- the huge image
 
 
-def make_source(path: Path, size: int, chunk: int) -> None:
-    """A size × size × 3 uint8 ``.npy`` of noise over smooth gradients, written by chunks."""
+def make_source(path: Path, size: int) -> None:
+    """A size × size × 3 uint8 ``.npy`` of noise over smooth gradients, written by bands."""
     image = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(size, size, 3))
     rng = np.random.default_rng(13)
-    for y in range(0, size, chunk):
-        rows = np.arange(y, min(size, y + chunk))[:, None, None]
+    for y in range(0, size, 256):
+        rows = np.arange(y, min(size, y + 256))[:, None, None]
         columns = np.arange(size)[None, :, None]
         base = (rows * 255 // size + columns * 128 // size + np.arange(3) * 40) % 256
         noise = rng.integers(-40, 41, (rows.shape[0], size, 3))
@@ -130,7 +130,7 @@ def measure(config: str, pipeline_name: str, source: str, chunk: int, repeats: i
         result.update(seconds=min(times), times=times, sums=sums)
     else:
         result.update(_measure_dask(pipeline, int(config.split("-")[1][0]), source, chunk, repeats))
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = _peak_rss_mb()
     return result
 
 
@@ -166,6 +166,11 @@ def _measure_dask(pipeline, workers: int, source: str, chunk: int, repeats: int)
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident memory, in MB (VmHWM: unlike ru_maxrss, not the
+    peak of the parent it was forked from)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -189,7 +194,7 @@ def array_part(args, work: Path) -> list[dict]:
     """Every configuration on both pipelines; the table rows."""
     source = work / "source.npy"
     start = time.perf_counter()
-    make_source(source, args.size, args.chunk)
+    make_source(source, args.size)
     print(f"# source {args.size}² RGB uint8 written in {time.perf_counter() - start:.1f} s")
     rows = []
     for name in PIPELINES:

@@ -105,3 +105,10 @@ def test_each_input_chunk_is_computed_once_however_many_tiles_read_it():
     got = lazy.compute(scheduler="sync")
     assert sorted(made) == sorted((i, j) for i in range(4) for j in range(4))
     np.testing.assert_allclose(got, in_memory(steps, image.compute()), rtol=1e-5, atol=1e-3)
+
+
+def test_an_8_bit_image_with_alpha_equals_the_in_memory_run():
+    image = np.random.default_rng(9).integers(0, 256, (41, 37, 4)).astype(np.uint8)
+    pipeline = Pipeline.parse("gaussian sigma=1.5 | convolve kernel=sobel-y stride=2 | relu")
+    lazy = pipeline.run(da.from_array(image, chunks=(10, 9, 4)))
+    np.testing.assert_allclose(lazy.compute(), pipeline.run(image), rtol=1e-5, atol=1e-3)
