@@ -23,8 +23,10 @@ cdef extern from "canny.h" nogil:
     void imf_classify(const float* mag, uint8_t* cls, Py_ssize_t rows, Py_ssize_t w,
                       float low, float high)
     int imf_hysteresis(uint8_t* cls, Py_ssize_t h, Py_ssize_t w, uint8_t* out)
-    float imf_select(const float* values, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t pitch,
-                     Py_ssize_t step, size_t k, uint32_t* counts)
+    int imf_select(const float* values, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t pitch,
+                   Py_ssize_t step, size_t k, uint32_t* counts, float* found, int check)
+    float imf_select_next(const float* values, Py_ssize_t rows, Py_ssize_t cols,
+                          Py_ssize_t pitch, Py_ssize_t step, size_t k, float value)
     int imf_has_nan(const float* values, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t pitch,
                     Py_ssize_t step)
 
@@ -82,28 +84,33 @@ def hysteresis(uint8_t[:, ::1] classes not None):
     return out
 
 
-def order_statistics(const float[:, :] values not None, ks):
-    """The k-th smallest values (k in ``ks``) of non-negative ``values``; None if any is NaN."""
+def middle(const float[:, :] values not None):
+    """The middle value of non-negative ``values`` (two for an even count), None if any is NaN.
+
+    np.median is their mean; this finds them by selection, not a partition of a copy.
+    """
     cdef Py_ssize_t rows = values.shape[0], cols = values.shape[1]
     cdef Py_ssize_t pitch = values.strides[0] // <Py_ssize_t>sizeof(float)
     cdef Py_ssize_t step = values.strides[1] // <Py_ssize_t>sizeof(float)
     cdef const float* first = &values[0, 0]
-    cdef int nan
-    cdef size_t k
-    cdef float value
-    cdef uint32_t* counts = <uint32_t*>malloc(65536 * sizeof(uint32_t))
+    cdef size_t k = (rows * cols - 1) // 2
+    cdef int nan = 0, even = (rows * cols) % 2 == 0
+    cdef float low = 0, high = 0
+    cdef Py_ssize_t item = sizeof(float)
+    if values.strides[0] % item or values.strides[1] % item:
+        raise ValueError("middle: values must be float-aligned")
+    cdef uint32_t* counts = <uint32_t*>malloc(4 * 4096 * sizeof(uint32_t))
     if counts == NULL:
         raise MemoryError()
-    found = []
-    try:
-        with nogil:
+    with nogil:
+        if imf_select(first, rows, cols, pitch, step, k, counts, &low, 1):
+            # +inf or beyond: NaN, or infinities only (then select without the check)
             nan = imf_has_nan(first, rows, cols, pitch, step)
-        if nan:
-            return None
-        for k in ks:
-            with nogil:
-                value = imf_select(first, rows, cols, pitch, step, k, counts)
-            found.append(value)
-    finally:
-        free(counts)
-    return found
+            if not nan:
+                imf_select(first, rows, cols, pitch, step, k, counts, &low, 0)
+        if not nan and even:
+            high = imf_select_next(first, rows, cols, pitch, step, k, low)
+    free(counts)
+    if nan:
+        return None
+    return [low, high] if even else [low]

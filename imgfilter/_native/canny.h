@@ -215,35 +215,71 @@ static int imf_hysteresis(uint8_t *cls, ptrdiff_t h, ptrdiff_t w, uint8_t *out)
     return 0;
 }
 
-/* The k-th smallest (0-based) of n non-negative, non-NaN floats read with a stride
- * (their bit patterns order as the values do), by a two-pass radix selection over
- * the high then the low 16 bits. ``counts``: 65536 zeroed uint32. */
-static float imf_select(const float *values, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t pitch,
-                        ptrdiff_t step, size_t k, uint32_t *counts)
+/* The k-th smallest (0-based) of non-negative floats read with strides (their bit
+ * patterns order as the values do), by radix selection: three passes over the bits
+ * 31-20, 19-10 and 9-0, each counting the values that share the prefix found so
+ * far. Four interleaved histograms (``counts``: 4 x 4096 uint32) keep neighbouring,
+ * similar values from waiting on one counter. With ``check``, returns -1 (and sets
+ * nothing) when a value may be NaN (its top 12 bits are those of +inf or above):
+ * the caller looks for NaN, then calls again without ``check`` if there is none. */
+static int imf_select(const float *values, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t pitch,
+                      ptrdiff_t step, size_t k, uint32_t *counts, float *found, int check)
 {
+    static const int shifts[3] = {20, 10, 0}, widths[3] = {12, 10, 10};
     uint32_t prefix = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        memset(counts, 0, 65536 * sizeof(uint32_t));
+    for (int pass = 0; pass < 3; pass++) {
+        const int shift = shifts[pass], top = shifts[pass] + widths[pass];
+        const uint32_t bins = 1u << widths[pass], mask = bins - 1;
+        memset(counts, 0, 4 * bins * sizeof(uint32_t));
         for (ptrdiff_t y = 0; y < rows; y++) {
             const uint32_t *row = (const uint32_t *)(values + y * pitch);
-            if (pass == 0) {
-                for (ptrdiff_t x = 0; x < cols; x++)
-                    counts[row[x * step] >> 16]++;
-            } else {
-                for (ptrdiff_t x = 0; x < cols; x++) {
-                    uint32_t bits = row[x * step];
-                    if ((bits >> 16) == prefix)
-                        counts[bits & 0xffff]++;
-                }
+            for (ptrdiff_t x = 0; x < cols; x++) {
+                uint32_t bits = row[x * step];
+                if (pass == 0 || (bits >> top) == prefix)
+                    counts[(x & 3) * bins + ((bits >> shift) & mask)]++;
             }
         }
+        if (pass == 0 && check)
+            for (uint32_t b = 0x7f8; b < 4096; b++)
+                if (counts[b] | counts[bins + b] | counts[2 * bins + b] | counts[3 * bins + b])
+                    return -1;
         uint32_t bin = 0;
-        while (k >= counts[bin])
-            k -= counts[bin++];
-        prefix = pass == 0 ? bin : (prefix << 16) | bin;
+        for (;;) {
+            size_t n = (size_t)counts[bin] + counts[bins + bin] + counts[2 * bins + bin] +
+                       counts[3 * bins + bin];
+            if (k < n)
+                break;
+            k -= n;
+            bin++;
+        }
+        prefix = (prefix << widths[pass]) | bin;
     }
+    memcpy(found, &prefix, sizeof prefix);
+    return 0;
+}
+
+/* The (k + 1)-th smallest of the same values, given ``value``, the k-th: ``value``
+ * again when more than k + 1 values are <= it, else the least value above it. */
+static float imf_select_next(const float *values, ptrdiff_t rows, ptrdiff_t cols,
+                             ptrdiff_t pitch, ptrdiff_t step, size_t k, float value)
+{
+    uint32_t bound;
+    memcpy(&bound, &value, sizeof bound);
+    size_t at_most = 0;
+    uint32_t least = 0xffffffffu;
+    for (ptrdiff_t y = 0; y < rows; y++) {
+        const uint32_t *row = (const uint32_t *)(values + y * pitch);
+        for (ptrdiff_t x = 0; x < cols; x++) {
+            uint32_t bits = row[x * step];
+            at_most += bits <= bound;
+            uint32_t above = bits > bound ? bits : 0xffffffffu;
+            least = above < least ? above : least;
+        }
+    }
+    if (at_most > k + 1)
+        return value;
     float result;
-    memcpy(&result, &prefix, sizeof result);
+    memcpy(&result, &least, sizeof result);
     return result;
 }
 

@@ -312,9 +312,7 @@ def _median(sample: np.ndarray, compiled=None):
     """
     if compiled is None:
         return np.median(sample)
-    middle = sample.size // 2
-    ranks = [middle] if sample.size % 2 else [middle - 1, middle]
-    values = compiled.order_statistics(sample, ranks)
+    values = compiled.middle(sample)
     if values is None:
         return np.median(sample)
     return np.mean(np.array(values, dtype=np.float32))
