@@ -15,7 +15,7 @@ from imgfilter import engine
 from imgfilter._checks import shown, size_text
 from imgfilter.choices import DENOISE_METHODS
 from imgfilter.engine import BORDER
-from imgfilter.ops import filters
+from imgfilter.ops import _denoise_native, filters
 from imgfilter.ops._median_network import median_program
 from imgfilter.ops.filters import SIGMA, WINDOW
 from imgfilter.params import Param, takes
@@ -208,6 +208,9 @@ def median(image, size: int = 3, *, border: str = "reflect") -> np.ndarray:
     """
     if size == 1:
         return image.copy()
+    compiled = _denoise_native.median(image, size, border)
+    if compiled is not None:
+        return compiled
     r = size // 2
     if size > MEDIAN_NETWORK_MAX:
         return _partition_median(engine.pad(image, (r, r, r, r), border), size)
