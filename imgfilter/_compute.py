@@ -56,12 +56,12 @@ class PaddedSource:
 
     def rows(self, p0: int, p1: int, columns: bool = True) -> np.ndarray:
         """Padded rows ``p0..p1``; with ``columns=False`` only the image's own columns."""
-        block = self._take_rows(self.row_index[p0:p1])
+        index = self.row_index[p0:p1]
         left, right = self.pads[2:]
         if not columns or not (left or right):
-            return block
-        out = np.empty((block.shape[0], self.shape[1]) + block.shape[2:], dtype=np.float32)
-        out[:, left : left + block.shape[1]] = block
+            return self._take_rows(index)
+        out = np.empty((index.size,) + self.shape[1:], dtype=np.float32)
+        self._take_rows(index, out[:, left : left + self.image.shape[1]])
         self.fill_columns(out)
         return out
 
@@ -82,11 +82,18 @@ class PaddedSource:
             else:
                 block[:, part] = block[:, left + index]
 
-    def _take_rows(self, index: np.ndarray) -> np.ndarray:
+    def _take_rows(self, index: np.ndarray, out=None) -> np.ndarray:
+        """Image rows ``index`` (-1: the constant): a view where they are consecutive,
+        else a copy; into ``out`` when given (a column slice of a padded block)."""
         first = int(index[0])
         if first >= 0 and np.array_equal(index, np.arange(first, first + index.size)):
-            return self.image[first : first + index.size]
-        block = np.take(self.image, np.maximum(index, 0), axis=0)
+            block = self.image[first : first + index.size]
+            if out is None:
+                return block
+            out[...] = block
+            return out
+        # mode="clip" (the indices are in range) lets numpy write into a strided out
+        block = np.take(self.image, np.maximum(index, 0), axis=0, out=out, mode="clip")
         if self.border == "constant":
             block[index < 0] = self.cval
         return block

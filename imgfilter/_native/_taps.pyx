@@ -77,34 +77,40 @@ def accumulate(acc, source, groups, int sy, int dy, int dx):
             top, right = max(top, i), max(right, j)
     if (rows - 1) * sy + top * dy >= source.shape[0] or right * dx + width > source.shape[1]:
         return False
-    sizes = np.empty(ngroups, np.intc)
-    weights = np.empty(ngroups, np.float32)
-    offsets = np.empty(ntaps, np.intp)
-    tap_weights = np.empty(ntaps, np.float32)
-    cdef int n = 0
-    for g, (w, positions) in enumerate(groups):
-        sizes[g], weights[g] = len(positions), w
-        for i, j in positions:
-            offsets[n] = i * dy * source_stride + j * dx * channels
-            tap_weights[n] = w
-            n += 1
-    cdef const int[::1] sizes_view = sizes
-    cdef const float[::1] weights_view = weights
-    cdef const Py_ssize_t[::1] offsets_view = offsets
-    cdef const float[::1] tap_weights_view = tap_weights
-    cdef float[::1] scratch = np.empty(IMF_CHUNK, np.float32)
-    cdef imf_pass *passes = <imf_pass *> malloc(2 * ntaps * sizeof(imf_pass) + 1)
-    if passes == NULL:
+    # one allocation: the groups' sizes and weights, each tap's offset and weight,
+    # the passes and the scratch row
+    cdef char *memory = <char *> malloc(
+        ngroups * (sizeof(int) + sizeof(float))
+        + ntaps * (sizeof(Py_ssize_t) + sizeof(float) + 2 * sizeof(imf_pass))
+        + IMF_CHUNK * sizeof(float) + 64
+    )
+    if memory == NULL:
         raise MemoryError()
-    cdef int npasses = imf_plan(&sizes_view[0], &weights_view[0], ngroups, passes)
+    cdef Py_ssize_t *offsets = <Py_ssize_t *> memory
+    cdef float *scratch = <float *> (offsets + ntaps)
+    cdef imf_pass *passes = <imf_pass *> (scratch + IMF_CHUNK)
+    cdef float *tap_weights = <float *> (passes + 2 * ntaps)
+    cdef float *weights = tap_weights + ntaps
+    cdef int *sizes = <int *> (weights + ngroups)
+    cdef int n = 0, g = 0, npasses
+    cdef float weight
     cdef float *acc_data = <float *> cnp.PyArray_DATA(acc)
     cdef const float *source_data = <const float *> cnp.PyArray_DATA(source)
     cdef Py_ssize_t acc_stride = acc.strides[0] // 4
     cdef Py_ssize_t row_step = sy * source_stride
     try:
+        for w, positions in groups:
+            weight = w
+            sizes[g], weights[g] = len(positions), weight
+            for i, j in positions:
+                offsets[n] = i * dy * source_stride + j * dx * channels
+                tap_weights[n] = weight
+                n += 1
+            g += 1
+        npasses = imf_plan(sizes, weights, ngroups, passes)
         with nogil:
             imf_taps(acc_data, acc_stride, source_data, row_step, rows, width * channels,
-                     &offsets_view[0], &tap_weights_view[0], passes, npasses, &scratch[0])
+                     offsets, tap_weights, passes, npasses, scratch)
     finally:
-        free(passes)
+        free(memory)
     return True
