@@ -198,8 +198,11 @@ def test_flood_fill_equals_labelling(density, seed):
     strong = candidates & (rng.random(candidates.shape) < 0.002)
     classes = np.zeros((152, 172), dtype=np.uint8)
     classes[1:-1, 1:-1] = candidates.astype(np.uint8) + strong
-    found = compiled_canny.hysteresis(classes)
-    np.testing.assert_array_equal(found, canny_module._hysteresis(candidates, strong))
+    expected = canny_module._hysteresis(candidates, strong)
+    np.testing.assert_array_equal(compiled_canny.hysteresis(classes.copy()), expected)
+    for band_rows in (1, 2, 7, 64):  # floods in bands, then joined across their boundaries
+        found = canny_module._compiled_hysteresis(compiled_canny, classes.copy(), band_rows)
+        np.testing.assert_array_equal(found, expected)
 
 
 @needs_canny

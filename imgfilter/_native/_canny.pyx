@@ -10,7 +10,7 @@ magnitude's loop from vectorising; its argument is never negative) changes no re
 
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport uint8_t, uint32_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t
 from libc.stdlib cimport malloc, free
 
 cnp.import_array()
@@ -22,7 +22,10 @@ cdef extern from "canny.h" nogil:
                         float below, float above, float low, float high, int classify)
     void imf_classify(const float* mag, uint8_t* cls, Py_ssize_t rows, Py_ssize_t w,
                       float low, float high)
-    int imf_hysteresis(uint8_t* cls, Py_ssize_t h, Py_ssize_t w, uint8_t* out)
+    int imf_flood_band(uint8_t* cls, Py_ssize_t w, Py_ssize_t y0, Py_ssize_t y1)
+    int imf_flood_join(uint8_t* cls, Py_ssize_t h, Py_ssize_t w, const int64_t* starts,
+                       Py_ssize_t count)
+    void imf_mark(const uint8_t* cls, Py_ssize_t w, Py_ssize_t y0, Py_ssize_t y1, uint8_t* out)
     int imf_select(const float* values, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t pitch,
                    Py_ssize_t step, size_t k, uint32_t* counts, float* found, int check)
     float imf_select_next(const float* values, Py_ssize_t rows, Py_ssize_t cols,
@@ -71,16 +74,52 @@ def classify(const float[:, ::1] magnitude not None, uint8_t[:, ::1] classes not
                      low, high)
 
 
-def hysteresis(uint8_t[:, ::1] classes not None):
-    """The kept edges (bool, framed shape minus the frame) of the framed class codes."""
-    cdef Py_ssize_t h = classes.shape[0] - 2, w = classes.shape[1] - 2
-    out = np.empty((h, w), dtype=np.bool_)
-    cdef uint8_t[:, ::1] view = out.view(np.uint8)
+def flood(uint8_t[:, ::1] classes not None, Py_ssize_t r0, Py_ssize_t r1):
+    """Hysteresis, step 1: in image rows r0..r1, strong pixels and the candidates they
+    reach without leaving these rows become 3 (``classes``: framed codes)."""
+    cdef Py_ssize_t w = classes.shape[1] - 2
     cdef int failed
+    if not 0 <= r0 <= r1 <= classes.shape[0] - 2:
+        raise ValueError("flood: rows outside the image")
     with nogil:
-        failed = imf_hysteresis(&classes[0, 0], h, w, &view[0, 0])
+        failed = imf_flood_band(&classes[0, 0], w, r0, r1)
     if failed:
         raise MemoryError("hysteresis: the flood fill's stack could not grow")
+
+
+def join(uint8_t[:, ::1] classes not None, const int64_t[::1] starts not None):
+    """Hysteresis, step 2: floods across the band boundaries (the bands' first rows, > 0)."""
+    cdef Py_ssize_t h = classes.shape[0] - 2, w = classes.shape[1] - 2, i
+    cdef int failed
+    for i in range(starts.shape[0]):
+        if not 0 < starts[i] < h:
+            raise ValueError("join: a band start outside the image")
+    if starts.shape[0] == 0:
+        return
+    with nogil:
+        failed = imf_flood_join(&classes[0, 0], h, w, &starts[0], starts.shape[0])
+    if failed:
+        raise MemoryError("hysteresis: the flood fill's stack could not grow")
+
+
+def mark(const uint8_t[:, ::1] classes not None, out, Py_ssize_t r0, Py_ssize_t r1):
+    """Hysteresis, step 3: rows r0..r1 of the bool edge map ``out`` (h, w)."""
+    cdef uint8_t[:, ::1] view = out.view(np.uint8)
+    cdef Py_ssize_t w = classes.shape[1] - 2
+    if view.shape[1] != w or view.shape[0] != classes.shape[0] - 2 or not 0 <= r0 <= r1 <= view.shape[0]:
+        raise ValueError("mark: out does not fit the classes")
+    if r1 == r0:
+        return
+    with nogil:
+        imf_mark(&classes[0, 0], w, r0, r1, &view[r0, 0])
+
+
+def hysteresis(uint8_t[:, ::1] classes not None):
+    """The kept edges (bool (h, w)) of the framed codes, on one thread, in one band."""
+    h = classes.shape[0] - 2
+    out = np.empty((h, classes.shape[1] - 2), dtype=np.bool_)
+    flood(classes, 0, h)
+    mark(classes, out, 0, h)
     return out
 
 

@@ -167,52 +167,100 @@ static void imf_classify(const float *restrict mag, uint8_t *restrict cls, ptrdi
 }
 
 /* Hysteresis on the framed (h + 2, w + 2) class array: every candidate 8-connected
- * through candidates to a strong pixel becomes 3; ``out`` (h, w) gets 1 there.
- * Returns 0, or -1 when the stack cannot grow. */
-static int imf_hysteresis(uint8_t *cls, ptrdiff_t h, ptrdiff_t w, uint8_t *out)
+ * through candidates to a strong pixel becomes 3. It runs in three steps so that
+ * bands of rows can go on several threads: each band floods from its own strong
+ * pixels without leaving its rows (imf_flood_band); then, on one thread, every kept
+ * pixel on either side of a band boundary seeds a flood that goes anywhere
+ * (imf_flood_join); then each band writes its rows of the edge map (imf_mark). */
+typedef struct {
+    ptrdiff_t *data;
+    size_t top, capacity;
+} imf_stack;
+
+static int imf_stack_init(imf_stack *stack)
 {
-    const ptrdiff_t n = w + 2;
+    stack->top = 0;
+    stack->capacity = 4096;
+    stack->data = malloc(stack->capacity * sizeof(ptrdiff_t));
+    return stack->data ? 0 : -1;
+}
+
+/* Pop pixels and push their unkept candidate neighbours, within linear indices
+ * [lo, hi) of the framed array, until the stack is empty. 0, or -1 out of memory. */
+static int imf_flood(uint8_t *cls, ptrdiff_t n, imf_stack *stack, ptrdiff_t lo, ptrdiff_t hi)
+{
     const ptrdiff_t step[8] = {-n - 1, -n, -n + 1, -1, 1, n - 1, n, n + 1};
-    size_t capacity = 1024, top = 0;
-    ptrdiff_t *stack = malloc(capacity * sizeof(ptrdiff_t));
-    if (!stack)
-        return -1;
-    for (ptrdiff_t y = 1; y <= h; y++) {
-        uint8_t *row = cls + y * n;
-        for (ptrdiff_t x = 1; x <= w; x++) {
-            if (row[x] != 2)
-                continue;
-            row[x] = 3;
-            stack[top++] = y * n + x;
-            while (top) {
-                ptrdiff_t p = stack[--top];
-                if (capacity - top < 8) {
-                    ptrdiff_t *grown = realloc(stack, 2 * capacity * sizeof(ptrdiff_t));
-                    if (!grown) {
-                        free(stack);
-                        return -1;
-                    }
-                    stack = grown;
-                    capacity *= 2;
-                }
-                for (int i = 0; i < 8; i++) {
-                    ptrdiff_t q = p + step[i];
-                    if (cls[q] == 1 || cls[q] == 2) {
-                        cls[q] = 3;
-                        stack[top++] = q;
-                    }
-                }
+    while (stack->top) {
+        ptrdiff_t p = stack->data[--stack->top];
+        if (stack->capacity - stack->top < 8) {
+            ptrdiff_t *grown = realloc(stack->data, 2 * stack->capacity * sizeof(ptrdiff_t));
+            if (!grown)
+                return -1;
+            stack->data = grown;
+            stack->capacity *= 2;
+        }
+        for (int i = 0; i < 8; i++) {
+            ptrdiff_t q = p + step[i];
+            if (q >= lo && q < hi && (cls[q] == 1 || cls[q] == 2)) {
+                cls[q] = 3;
+                stack->data[stack->top++] = q;
             }
         }
     }
-    free(stack);
-    for (ptrdiff_t y = 0; y < h; y++) {
-        const uint8_t *c = cls + (y + 1) * n + 1;
-        uint8_t *o = out + y * w;
+    return 0;
+}
+
+/* Image rows y0..y1: flood from each strong pixel, staying inside these rows. */
+static int imf_flood_band(uint8_t *cls, ptrdiff_t w, ptrdiff_t y0, ptrdiff_t y1)
+{
+    const ptrdiff_t n = w + 2, lo = (y0 + 1) * n, hi = (y1 + 1) * n;
+    imf_stack stack;
+    if (imf_stack_init(&stack))
+        return -1;
+    int failed = 0;
+    for (ptrdiff_t p = lo; p < hi && !failed; p++) {
+        if (cls[p] != 2)
+            continue;
+        cls[p] = 3;
+        stack.data[stack.top++] = p;
+        failed = imf_flood(cls, n, &stack, lo, hi);
+    }
+    free(stack.data);
+    return failed;
+}
+
+/* After the bands: kept pixels in the rows either side of each band start (image
+ * rows, > 0) seed one flood over the whole image (the frame of zeros bounds it). */
+static int imf_flood_join(uint8_t *cls, ptrdiff_t h, ptrdiff_t w, const int64_t *starts,
+                          ptrdiff_t count)
+{
+    const ptrdiff_t n = w + 2;
+    imf_stack stack;
+    if (imf_stack_init(&stack))
+        return -1;
+    int failed = 0;
+    for (ptrdiff_t b = 0; b < count && !failed; b++) {
+        for (ptrdiff_t p = starts[b] * n; p < (starts[b] + 2) * n && !failed; p++) {
+            if (cls[p] != 3)
+                continue;
+            stack.data[stack.top++] = p;
+            failed = imf_flood(cls, n, &stack, 0, (h + 2) * n);
+        }
+    }
+    free(stack.data);
+    return failed;
+}
+
+/* Image rows y0..y1 of the edge map: 1 where the pixel was kept. */
+static void imf_mark(const uint8_t *restrict cls, ptrdiff_t w, ptrdiff_t y0, ptrdiff_t y1,
+                     uint8_t *restrict out)
+{
+    for (ptrdiff_t y = y0; y < y1; y++) {
+        const uint8_t *c = cls + (y + 1) * (w + 2) + 1;
+        uint8_t *o = out + (y - y0) * w;
         for (ptrdiff_t x = 0; x < w; x++)
             o[x] = c[x] == 3;
     }
-    return 0;
 }
 
 /* The k-th smallest (0-based) of non-negative floats read with strides (their bit

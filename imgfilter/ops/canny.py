@@ -41,6 +41,8 @@ from imgfilter.params import Param, takes
 BAND_ROWS = 32
 # Rows per band of the compiled pass (it keeps only three rows; each band redoes two).
 COMPILED_BAND_ROWS = 128
+# Rows per band of the compiled flood fill (the joins between bands run on one thread).
+HYSTERESIS_BAND_ROWS = 256
 # Above this many pixels, automatic thresholds look at every second row and column.
 SAMPLE_ABOVE = 1 << 22
 # Magnitudes closer than this fraction of each other are equal for NMS.
@@ -179,7 +181,23 @@ def _compiled_canny(compiled, smoothed, low, high, quantiles) -> np.ndarray:
             compiled.classify(magnitude, classes, r0, r1, *cuts)
 
         engine.in_bands(len(magnitude), magnitude[0].nbytes, run)
-    return compiled.hysteresis(classes)
+    return _compiled_hysteresis(compiled, classes)
+
+
+def _compiled_hysteresis(compiled, classes, band_rows: int = HYSTERESIS_BAND_ROWS) -> np.ndarray:
+    """The compiled flood fill: bands of rows on every core, then the joins across them."""
+    height, width = classes.shape[0] - 2, classes.shape[1] - 2
+    starts = []
+
+    def flood(r0: int, r1: int) -> None:
+        compiled.flood(classes, r0, r1)
+        starts.append(r0)
+
+    engine.in_bands(height, width, flood, band_bytes=band_rows * width)
+    compiled.join(classes, np.array(sorted(starts)[1:], dtype=np.int64))
+    edges = np.empty((height, width), dtype=bool)
+    engine.in_bands(height, width, lambda r0, r1: compiled.mark(classes, edges, r0, r1))
+    return edges
 
 
 def _compiled_bands(compiled, smoothed, cuts=(None, None)):
