@@ -7,7 +7,7 @@ weights use numpy's own float32 exp, transcribed, where numpy has it).
 
 >>> image = np.arange(12, dtype=np.float32).reshape(3, 4)
 >>> result = median(image, 3, "reflect")
->>> result is None or result.tolist() == [[4, 4, 5, 6], [4, 5, 6, 6], [5, 6, 7, 7]]
+>>> result is None or result.tolist() == [[4, 4, 5, 6], [5, 5, 6, 6], [5, 6, 7, 7]]
 True
 """
 
