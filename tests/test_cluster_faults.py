@@ -175,3 +175,21 @@ def test_a_worker_that_joins_on_another_version_reports_each_file_it_gets():
         f"a.png: not written: this Dask worker runs imgfilter {imgfilter.__version__},"
         " the client 0.0.9"
     )
+
+
+def test_a_worker_that_cannot_run_imgfilter_is_named():
+    from imgfilter.cli import _dask
+    from imgfilter.cli._report import Failure
+
+    class Client:  # what distributed.Client.run(..., on_error="return") gives
+        def run(self, function, on_error):
+            missing = Exception("ModuleNotFoundError('No module named imgfilter')")
+            return {"tcp://a:1": function(), "tcp://b:2": missing}
+
+    with pytest.raises(Failure) as failure:
+        _dask.check_workers(Client(), "tcp://s:8786")
+    assert failure.value.message == (
+        f"--scheduler tcp://s:8786: every worker must run imgfilter {imgfilter.__version__}"
+        " as here; tcp://b:2 cannot run imgfilter"
+        " (Exception: ModuleNotFoundError('No module named imgfilter'))"
+    )

@@ -18,9 +18,6 @@ What can go wrong on a cluster, and what the batch does:
   other workers (``distributed.scheduler.allowed-failures``, 3 by default); a file
   whose every worker died is reported on its own line (``not written``) and the batch
   goes on (exit 1). No file is ever silently missing.
-
->>> lost_problem("a.png", RuntimeError("connection closed"))
-'a.png: not written: lost on Dask (RuntimeError: connection closed)'
 """
 
 from __future__ import annotations
@@ -146,7 +143,11 @@ def run_checked(version: str, function, task):
 
 
 def lost_problem(name: str, error: BaseException) -> str:
-    """The one-line problem of a file Dask lost (its workers died, the scheduler left)."""
+    """The one-line problem of a file Dask lost (its workers died, the scheduler left).
+
+    >>> lost_problem("a.png", RuntimeError("connection closed"))
+    'a.png: not written: lost on Dask (RuntimeError: connection closed)'
+    """
     if type(error).__name__ == "KilledWorker":
         tries = getattr(error, "allowed_failures", 0) + 1
         last = getattr(getattr(error, "last_worker", None), "address", "?")
