@@ -20,8 +20,12 @@ from imgfilter.ops import canny as canny_module
 
 compiled_canny = _native.module("_canny")
 compiled_pool = _native.module("_pool")
-needs_canny = pytest.mark.skipif(compiled_canny is None, reason="_canny not built")
-needs_pool = pytest.mark.skipif(compiled_pool is None, reason="_pool not built")
+needs_canny = pytest.mark.skipif(
+    compiled_canny is None, reason="_canny not built, or IMGFILTER_PURE=1"
+)
+needs_pool = pytest.mark.skipif(
+    compiled_pool is None, reason="_pool not built, or IMGFILTER_PURE=1"
+)
 
 
 def both(function, monkeypatch, *args, **kwargs):
