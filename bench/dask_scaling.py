@@ -119,15 +119,16 @@ def measure(config: str, pipeline_name: str, source: str, chunk: int, repeats: i
     if config.startswith("inprocess"):
         if config == "inprocess-1core":
             os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-        times = []
+        times, cpu = [], []
         for _ in range(repeats):
             image = np.load(source, mmap_mode="r")
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             out = pipeline.run(image)
             times.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
             sums = chunk_sums(out, chunk)
             del out
-        result.update(seconds=min(times), times=times, sums=sums)
+        result.update(seconds=min(times), times=times, cpu_seconds=min(cpu), sums=sums)
     else:
         result.update(_measure_dask(pipeline, int(config.split("-")[1][0]), source, chunk, repeats))
     result["peak_rss_mb"] = _peak_rss_mb()
@@ -146,19 +147,23 @@ def _measure_dask(pipeline, workers: int, source: str, chunk: int, repeats: int)
         Client(cluster) as client,
     ):
         started = time.perf_counter() - start
-        times = []
+        times, cpu = [], []
         for _ in range(repeats):
             image = da.from_array(NpyChunks(source), chunks=(chunk, chunk, 3))
             lazy = pipeline.run(image)
+            before = sum(client.run(time.process_time).values()) + time.process_time()
             start = time.perf_counter()
             sums = lazy.map_blocks(_block_sum, chunks=(1,) * lazy.ndim, dtype=np.float64)
             sums = client.compute(sums).result()
             times.append(time.perf_counter() - start)
+            after = sum(client.run(time.process_time).values()) + time.process_time()
+            cpu.append(after - before)
             client.run(_forget_peak)
         worker_rss = client.run(_peak_rss_mb)
     return {
         "seconds": min(times),
         "times": times,
+        "cpu_seconds": min(cpu),
         "cluster_start_seconds": started,
         "sums": [float(v) for v in sums.ravel()],
         "worker_peak_rss_mb": sorted(worker_rss.values()),
@@ -301,24 +306,29 @@ def _same_files(a: Path, b: Path) -> bool:
 def report(args, arrays: list[dict], batches: list[dict]) -> str:
     """The markdown tables."""
     lines = []
+    loads = [row["load"] for row in arrays] or [0.0]
     if arrays:
         lines += [
             f"{args.size}² RGB (uint8 .npy read as float32), {args.chunk}² chunks, best of"
-            f" {args.repeats}; cluster results reduced on the workers",
+            f" {args.repeats}; cluster results reduced on the workers; CPU s: the client's"
+            " process (and scheduler) plus every worker's; load average"
+            f" {min(loads):.1f}-{max(loads):.1f} during the runs",
             "",
-            "| pipeline | runner | wall s | vs in-process 1 core | vs 1 worker"
-            " | client peak RSS MB | worker peak RSS MB | max rel. diff |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            "| pipeline | runner | wall s | vs in-process 1 core | vs 1 worker | CPU s"
+            " | CPU vs in-process | client peak RSS MB | worker peak RSS MB | max rel. diff |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name in PIPELINES:
             rows = {r["config"]: r for r in arrays if r["pipeline"] == name}
             one_core = rows["inprocess-1core"]["seconds"]
             one_worker = rows["dask-1worker"]["seconds"]
+            own_cpu = rows["inprocess-1core"]["cpu_seconds"]
             for config, row in rows.items():
                 workers = ", ".join(f"{v:.0f}" for v in row.get("worker_peak_rss_mb", [])) or "-"
                 lines.append(
                     f"| {name} | {config} | {row['seconds']:.2f} | {one_core / row['seconds']:.2f}x"
-                    f" | {one_worker / row['seconds']:.2f}x | {row['peak_rss_mb']:.0f}"
+                    f" | {one_worker / row['seconds']:.2f}x | {row['cpu_seconds']:.1f}"
+                    f" | {row['cpu_seconds'] / own_cpu:.2f}x | {row['peak_rss_mb']:.0f}"
                     f" | {workers} | {row['max_sum_difference']:.1e} |"
                 )
         starts = [r["cluster_start_seconds"] for r in arrays if "cluster_start_seconds" in r]
