@@ -20,6 +20,8 @@ from imgfilter.ops._median_network import slot_program
 
 # Output rows per band of the median: about this many bytes of output each.
 MEDIAN_BAND_BYTES = 1 << 19
+# Output bytes per band of the bilateral filter (its padded planes about as many).
+BILATERAL_BAND_BYTES = 1 << 19
 
 
 def index_map(length: int, before: int, after: int, border: str) -> np.ndarray:
@@ -62,4 +64,49 @@ def median(image: np.ndarray, size: int, border: str) -> np.ndarray | None:
 
     row_bytes = out[0].nbytes
     engine.in_bands(out.shape[0], row_bytes, run, band_bytes=MEDIAN_BAND_BYTES)
+    return out
+
+
+def bilateral(image, radius: int, offsets, space, range_scale, border: str) -> np.ndarray | None:
+    """The bilateral filter of float32 ``image`` compiled, or None.
+
+    ``offsets`` are half the window's (dy, dx), ``space`` their float32 log space
+    weights and ``range_scale`` the float32 factor of d², as
+    :func:`imgfilter.ops.denoise.bilateral` computes them.
+
+    >>> flat = np.full((6, 7, 3), 9, np.float32)
+    >>> result = bilateral(flat, 1, [(0, 1), (1, -1), (1, 0), (1, 1)], [-0.5, -1, -0.5, -1],
+    ...                    np.float32(-0.01), "reflect")
+    >>> result is None or bool((result == 9).all())
+    True
+    """
+    kernels = _native.module("_bilateral")
+    channels = image.shape[2] if image.ndim == 3 else 1
+    if kernels is None or image.dtype != np.float32 or channels > kernels.MAX_CHANNELS:
+        return None
+    engine.check_budget(
+        "the padded image",
+        (image.shape[0] + 2 * radius, image.shape[1] + 2 * radius) + image.shape[2:],
+        image.shape,
+    )
+    source = np.ascontiguousarray(image)
+    rowmap = index_map(image.shape[0], radius, radius, border)
+    colmap = index_map(image.shape[1], radius, radius, border)
+    dy = np.array([o[0] for o in offsets], dtype=np.int32)
+    dx = np.array([o[1] for o in offsets], dtype=np.int32)
+    space = np.asarray(space, dtype=np.float32)
+    inverse = np.float32(1.0 / channels)
+    out = np.empty(image.shape, dtype=np.float32)
+
+    def run(r0: int, r1: int) -> None:
+        rows = rowmap[r0 : r1 + 2 * radius]
+        kernels.bilateral_band(
+            source, rows, colmap, out[r0:r1], radius, dy, dx, space, range_scale, inverse
+        )
+
+    row_bytes = out[0].nbytes
+    min_rows = max(16, 4 * radius)
+    engine.in_bands(
+        out.shape[0], row_bytes, run, band_bytes=BILATERAL_BAND_BYTES, min_rows=min_rows
+    )
     return out

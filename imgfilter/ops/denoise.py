@@ -354,6 +354,10 @@ def bilateral(
         if (dy > 0 or dx > 0) and dy * dy + dx * dx <= radius * radius
     ]
     range_scale = _log_scale(-0.5, sigma_range)
+    space = [_log_scale(-0.5 * (dy * dy + dx * dx), sigma) for dy, dx in offsets]
+    compiled = _denoise_native.bilateral(image, radius, offsets, space, range_scale, border)
+    if compiled is not None:
+        return compiled
 
     def weight(a, b, offset):
         log_space = _log_scale(-0.5 * (offset[0] ** 2 + offset[1] ** 2), sigma)
