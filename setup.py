@@ -28,6 +28,11 @@ DIRECTIVES = {"boundscheck": False, "wraparound": False, "cdivision": True}
 class OptionalBuildExt(build_ext):
     """build_ext that warns and carries on when a kernel does not compile."""
 
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:  # the kernels compile side by side
+            self.parallel = os.cpu_count() or 1
+
     def run(self):
         try:
             super().run()
