@@ -15,8 +15,11 @@ is the same either way, but each output chunk would otherwise read many small in
 chunks (a 200 × 180 image in 4 × 4 chunks through ``gaussian sigma=6 | box size=9``:
 1.7 million tasks, a minute to build the graph and 7 to compute it; merged: 16 tiles,
 0.4 s, most of it the 2250 input chunks themselves). The output's chunks then follow
-the merged ones. Each tile reads the input chunks it meets by their keys, so every
-input chunk is computed (or read) once, however many tiles need its cells.
+the merged ones. Each tile reads the input chunks it meets by their keys (the
+neighbours' halo strips are cut by small tasks where those chunks live, so only the
+strips travel between workers), so every input chunk is computed (or read) once,
+however many tiles need its cells; the input keeps its dtype (8-bit stays 8-bit) until
+the tile converts its block to float32.
 
 A tile runs on the one thread Dask gives it (:func:`on_this_thread`): imgfilter's own
 pool of threads is not used there, so a worker with one thread uses one core.
