@@ -14,6 +14,7 @@
  * -ffp-contract=off keeps a * b + c as two roundings; fmaf() is an explicit FMA
  * (one instruction in the x86-64-v3 and -v4 clones).
  */
+#include "portable.h"
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -13,6 +13,7 @@
  * 1 (candidate above low), 2 (strong, above high) and, after hysteresis, 3 (kept);
  * the class array has a one-pixel frame of zeros so the flood fill needs no bounds.
  */
+#include "portable.h"
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>

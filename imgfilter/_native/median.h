@@ -15,6 +15,7 @@
  * the others use plain ones (minps/maxps, which GCC only emits for these
  * ternaries with -fno-trapping-math).
  */
+#include "portable.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -9,6 +9,7 @@
  * image row or column each padded one copies, -1 for the constant) instead of a
  * padded copy; column padding is filled in after the row fold, which it commutes with.
  */
+#include "portable.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

@@ -5,6 +5,7 @@
  * minss, and adding then subtracting 2**23 rounds half to even below 2**23, as
  * numpy's rint does. The loops vectorise.
  */
+#include "portable.h"
 #include <stddef.h>
 #include <stdint.h>
 

@@ -20,6 +20,7 @@
  * (channels interleaved); tap offsets are in floats from the output row's first
  * source float. Nothing here allocates or touches Python objects.
  */
+#include "portable.h"
 #include <stddef.h>
 #include <stdint.h>
 
