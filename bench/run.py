@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -34,6 +35,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [str(BENCH), str(REPO)]  # benchmark this checkout's imgfilter
 
+import batch_rows  # noqa: E402
 import cli_rows  # noqa: E402
 import huge_rows  # noqa: E402
 import workloads  # noqa: E402
@@ -163,6 +165,8 @@ def cli_row(
 
 
 def run_cli(argv: list[str], env: dict | None, out: Path, cell: Cell) -> tuple[float, None]:
+    if out.is_dir():
+        shutil.rmtree(out)  # a batch's output folder
     out.unlink(missing_ok=True)
     run = cli_rows.run_command(argv, env)
     if run.returncode != 0:
@@ -170,7 +174,7 @@ def run_cli(argv: list[str], env: dict | None, out: Path, cell: Cell) -> tuple[f
         raise RuntimeError(f"exit {run.returncode}: {last}")
     if run.peak_mb == run.peak_mb:  # not NaN
         cell.peak_mb = max(cell.peak_mb or 0.0, run.peak_mb)
-    cell.out_bytes = out.stat().st_size if out.exists() else None
+    cell.out_bytes = out.stat().st_size if out.is_file() else None
     return run.seconds, None
 
 
@@ -325,7 +329,7 @@ def table(rows: list[dict], section: str, columns: list[str], repeats: int) -> l
     if not rows:
         return []
     memory = section == "cli"
-    head = ["workload", "image", "imgfilter ms"] + (["MB"] if memory else [])
+    head = ["workload", "image", f"imgfilter ({engine_word()}) ms"] + (["MB"] if memory else [])
     for column in columns:
         head += [f"{column} ms", "ratio"] + (["MB"] if memory else [])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -343,8 +347,18 @@ def table(rows: list[dict], section: str, columns: list[str], repeats: int) -> l
     return lines
 
 
+def engine_word() -> str:
+    """"compiled" or "numpy": the engine every imgfilter cell of this run used."""
+    from imgfilter import _native
+
+    return _native.engine().split()[0]
+
+
 def report(rows: list[dict], targets: list[dict], repeats: int) -> str:
-    lines = ["## Python API (median ms; ratio = imgfilter / competitor, below 1 is faster)", ""]
+    from imgfilter import _native
+
+    lines = [f"imgfilter engine: {_native.engine()}", ""]
+    lines += ["## Python API (median ms; ratio = imgfilter / competitor, below 1 is faster)", ""]
     lines += table(rows, "api", API_COLUMNS, repeats)
     cli = [r for r in rows if r["section"] == "cli"]
     if cli:
@@ -409,6 +423,10 @@ def label(image: np.ndarray) -> str:
 
 
 def label_file(path: Path) -> str:
+    if path.is_dir():
+        files = sorted(path.iterdir())
+        with Image.open(files[0]) as im:
+            return f"{len(files)} × {im.width}² {files[0].suffix[1:]}"
     if path.suffix == ".npy":
         width = np.load(path, mmap_mode="r").shape[1]
     elif path.suffix == ".tif":
@@ -444,7 +462,10 @@ def machine(tools: dict) -> dict:
         ),
         platform.processor(),
     )
+    from imgfilter import _native
+
     return {
+        "engine": _native.engine(),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "platform": platform.platform(),
@@ -491,11 +512,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", help="run only the rows whose name matches this regex")
     parser.add_argument(
+        "--pure",
+        action="store_true",
+        help="run imgfilter on its numpy engine (IMGFILTER_PURE=1), not the compiled kernels",
+    )
+    parser.add_argument(
         "--no-huge",
         action="store_true",
         help="skip the huge-image rows (30000² .npy, 20000² TIFF: a few minutes)",
     )
     args = parser.parse_args(argv)
+    if args.pure:
+        os.environ["IMGFILTER_PURE"] = "1"  # this process and every command it starts
     if args.quick:  # one call per cell: the warm-up is the measurement
         args.size, args.small, args.repeats, args.slow = 256, 128, 1, 0.0
     if args.json is None:
@@ -521,14 +549,17 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(api_row(work, images, work.image + suffix, args.repeats, args.slow))
             progress(rows[-1])
     huge = [] if args.no_huge else huge_rows.huge_rows()
-    cli = [r for r in cli_rows.cli_rows() + huge if wanted.search(r.name)]
+    extra = huge + batch_rows.batch_rows()
+    cli = [r for r in cli_rows.cli_rows() + extra if wanted.search(r.name)]
     if cli or wanted.search("cli imgfilter --help"):
         with tempfile.TemporaryDirectory(prefix="imgfilter-bench-") as tmp:
             work_dir = Path(tmp)
             sources = {"jpg": work_dir / "input.jpg"}
             Image.fromarray(images["rgb"].astype(np.uint8)).save(sources["jpg"], quality=95)
-            if any(row.source != "jpg" for row in cli):
+            if any(row.source.endswith("-huge") for row in cli):
                 sources.update(huge_rows.build_inputs(PHOTO, work_dir, args.quick))
+            if any(row.source == "batch" for row in cli):
+                sources.update(batch_rows.build_inputs(PHOTO, work_dir, args.quick))
             if wanted.search("cli imgfilter --help"):
                 rows.append(startup_row(tools, args.repeats))
                 progress(rows[-1])
