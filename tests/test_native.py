@@ -68,10 +68,14 @@ def test_the_engine_line_names_what_runs():
 
 
 @pytest.mark.parametrize("pure", ["", "1"])
-def test_version_names_the_engine(pure):
+def test_version_names_the_engine(pure, tmp_path):
     env = {"PATH": "/usr/bin:/bin", _native.PURE_VARIABLE: pure}
-    done = subprocess.run(
-        [sys.executable, "-m", "imgfilter", "--version"], capture_output=True, text=True, env=env
+    done = subprocess.run(  # away from the checkout: the installed package, kernels and all
+        [sys.executable, "-m", "imgfilter", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     first, engine = done.stdout.splitlines()
