@@ -71,9 +71,8 @@ def stream(client, pipeline, rows, mapping: str, depth: int, put_rows) -> None:
     import dask.array as da
 
     from imgfilter import chunked
-    from imgfilter.cli._rows import split_final_minmax
-    from imgfilter.image import rescale, stretch
-    from imgfilter.io._save import quantise
+    from imgfilter.cli._rows import finish, split_final_minmax
+    from imgfilter.image import stretch
 
     steps, final = split_final_minmax(pipeline)
     width_bytes = max(1, int(np.prod(rows.shape[1:])) * 4)
@@ -96,13 +95,8 @@ def stream(client, pipeline, rows, mapping: str, depth: int, put_rows) -> None:
         low, high = low.result(), high.result()
         colour = colour.map_blocks(stretch, low, high, dtype=np.float32)
 
-    def finish(block):
-        if mapping != "none" and not (mapping == "clip" and depth != 32):
-            block = rescale(block, mapping)
-        return block if depth == 32 else quantise(block, depth)
-
     stored = {8: np.uint8, 16: np.uint16, 32: np.float32}[depth]
-    done = colour.map_blocks(finish, dtype=stored).rechunk({1: -1})
+    done = colour.map_blocks(finish, mapping, depth, dtype=stored).rechunk({1: -1})
     starts = np.cumsum((0,) + done.chunks[0][:-1])
     threads = max(1, sum(client.nthreads().values()))
     pending: list = []

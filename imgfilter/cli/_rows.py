@@ -165,8 +165,7 @@ def stream(pipeline, source, mapping: str, depth: int, put_rows) -> None:
     (float32 for 32). A final min-max ``rescale`` takes a first pass for the extremes.
     """
     from imgfilter import tiles
-    from imgfilter.image import rescale, stretch
-    from imgfilter.io._save import quantise
+    from imgfilter.image import stretch
     from imgfilter.params import inside_library
 
     steps, final = split_final_minmax(pipeline)
@@ -179,11 +178,19 @@ def stream(pipeline, source, mapping: str, depth: int, put_rows) -> None:
             block = block.reshape((block.shape[0],) + tuple(shape[1:]))
             if final is not None:
                 block = stretch(block, low, high)
-            if mapping != "none" and not (mapping == "clip" and depth != 32):
-                block = rescale(block, mapping)  # quantising clips on its own
-            put_rows(first, block if depth == 32 else quantise(block, depth))
+            put_rows(first, finish(block, mapping, depth))
 
         tiles.run_steps(steps, source, None, strip_bytes=EIGHT_BIT_STRIP_BYTES, sink=sink)
+
+
+def finish(block, mapping: str, depth: int):
+    """A finished strip mapped by ``mapping`` and, for ``depth`` 8 or 16, quantised."""
+    from imgfilter.image import rescale
+    from imgfilter.io._save import quantise
+
+    if mapping != "none" and not (mapping == "clip" and depth != 32):
+        block = rescale(block, mapping)  # quantising clips on its own
+    return block if depth == 32 else quantise(block, depth)
 
 
 def integer_strips(pipeline, image, fmt: str, mapping: str, depth, meta) -> int | None:
