@@ -348,7 +348,7 @@ def table(rows: list[dict], section: str, columns: list[str], repeats: int) -> l
 
 
 def engine_word() -> str:
-    """"compiled" or "numpy": the engine every imgfilter cell of this run used."""
+    """ "compiled" or "numpy": the engine every imgfilter cell of this run used."""
     from imgfilter import _native
 
     return _native.engine().split()[0]

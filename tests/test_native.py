@@ -16,7 +16,9 @@ from imgfilter.io import _save
 
 built = _native._load("_quantise")  # whether the kernels exist, IMGFILTER_PURE aside
 compiled = _native.module("_quantise")
-needs_compiled = pytest.mark.skipif(compiled is None, reason="compiled kernels not built, or IMGFILTER_PURE=1")
+needs_compiled = pytest.mark.skipif(
+    compiled is None, reason="compiled kernels not built, or IMGFILTER_PURE=1"
+)
 
 
 def awkward_values(seed: int, shape) -> np.ndarray:
