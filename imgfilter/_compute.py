@@ -29,6 +29,19 @@ PARALLEL_MIN_BYTES = 1 << 20
 Taps = list[tuple[int, int, float]]
 
 
+def pad_index(n: int, before: int, after: int, border: str, dtype=np.int64) -> np.ndarray:
+    """Which of ``n`` rows (or columns) each padded one copies, as ``numpy.pad`` fills
+    it with ``border``; -1 where the constant goes.
+
+    >>> pad_index(3, 2, 1, "reflect").tolist(), pad_index(2, 1, 1, "constant").tolist()
+    ([2, 1, 0, 1, 2, 1], [-1, 0, 1, -1])
+    """
+    positions = np.arange(n, dtype=dtype)
+    if border == "constant":
+        return np.pad(positions, (before, after), constant_values=-1)
+    return np.pad(positions, (before, after), mode=border)
+
+
 class PaddedSource:
     """An image seen through its padding, without building the padded copy.
 
@@ -49,10 +62,7 @@ class PaddedSource:
         self.col_index = self._index(width, left, right)
 
     def _index(self, n: int, before: int, after: int) -> np.ndarray:
-        """Which image row (or column) each padded one copies; -1 for the constant."""
-        if self.border == "constant":
-            return np.pad(np.arange(n), (before, after), constant_values=-1)
-        return np.pad(np.arange(n), (before, after), mode=self.border)
+        return pad_index(n, before, after, self.border)
 
     def rows(self, p0: int, p1: int, columns: bool = True) -> np.ndarray:
         """Padded rows ``p0..p1``; with ``columns=False`` only the image's own columns."""

@@ -34,6 +34,7 @@ import numpy as np
 from imgfilter import _compute
 from imgfilter._checks import choice, integer, number, pair, shape_tuple, shown, size_text
 from imgfilter._compute import in_bands as in_bands  # Canny and denoising band with it
+from imgfilter._compute import pad_index as pad_index  # kernels that read padding by index
 from imgfilter.choices import BORDER_HINTS, BORDERS, PADDING_WORDS, STRATEGIES
 from imgfilter.kernels import Kernel, KernelBank, as_kernel, separable_factors
 from imgfilter.params import MAX_DILATION, MAX_PADDING, MAX_STRIDE, Param, takes

@@ -24,18 +24,6 @@ MEDIAN_BAND_BYTES = 1 << 19
 BILATERAL_BAND_BYTES = 1 << 19
 
 
-def index_map(length: int, before: int, after: int, border: str) -> np.ndarray:
-    """Where each padded position reads from (int32), as ``numpy.pad`` fills it; -1 is 0.
-
-    >>> index_map(3, 2, 1, "reflect").tolist(), index_map(2, 1, 1, "constant").tolist()
-    ([2, 1, 0, 1, 2, 1], [-1, 0, 1, -1])
-    """
-    positions = np.arange(length, dtype=np.int32)
-    if border == "constant":
-        return np.pad(positions, (before, after), mode="constant", constant_values=-1)
-    return np.pad(positions, (before, after), mode=border)
-
-
 def median(image: np.ndarray, size: int, border: str) -> np.ndarray | None:
     """Median of float32 ``image`` (H, W[, C]) over ``size`` × ``size``, or None.
 
@@ -54,8 +42,8 @@ def median(image: np.ndarray, size: int, border: str) -> np.ndarray | None:
         image.shape,
     )
     source = np.ascontiguousarray(image)
-    rowmap = index_map(image.shape[0], r, r, border)
-    colmap = index_map(image.shape[1], r, r, border)
+    rowmap = engine.pad_index(image.shape[0], r, r, border, np.int32)
+    colmap = engine.pad_index(image.shape[1], r, r, border, np.int32)
     out = np.empty(image.shape, dtype=np.float32)
     program = slot_program(size)
 
@@ -90,8 +78,8 @@ def bilateral(image, radius: int, offsets, space, range_scale, border: str) -> n
         image.shape,
     )
     source = np.ascontiguousarray(image)
-    rowmap = index_map(image.shape[0], radius, radius, border)
-    colmap = index_map(image.shape[1], radius, radius, border)
+    rowmap = engine.pad_index(image.shape[0], radius, radius, border, np.int32)
+    colmap = engine.pad_index(image.shape[1], radius, radius, border, np.int32)
     dy = np.array([o[0] for o in offsets], dtype=np.int32)
     dx = np.array([o[1] for o in offsets], dtype=np.int32)
     space = np.asarray(space, dtype=np.float32)

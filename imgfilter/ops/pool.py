@@ -149,7 +149,8 @@ def _compiled_pool(compiled, image, window, steps, pads, border, cval, out_hw, m
     if pixels.strides[2] != pixels.itemsize or pixels.strides[1] != pixels.shape[2] * 4:
         pixels = np.ascontiguousarray(pixels)
     out = np.empty((*out_hw, pixels.shape[2]), dtype=np.float32)
-    rows, cols = _index(height, top, bottom, border), _index(width, left, right, border)
+    rows = engine.pad_index(height, top, bottom, border)
+    cols = engine.pad_index(width, left, right, border)
     with np.errstate(over="ignore"):  # as np.pad casts it into float32
         value = np.float32(cval)
 
@@ -158,12 +159,3 @@ def _compiled_pool(compiled, image, window, steps, pads, border, cval, out_hw, m
 
     engine.in_bands(out_hw[0], pixels[0].nbytes * steps[0], run)
     return out if image.ndim == 3 else out[:, :, 0]
-
-
-def _index(n: int, before: int, after: int, border: str) -> np.ndarray:
-    """Which image row (or column) each padded one copies, as np.pad; -1 for the constant."""
-    if border == "constant":
-        index = np.pad(np.arange(n), (before, after), constant_values=-1)
-    else:
-        index = np.pad(np.arange(n), (before, after), mode=border)
-    return index.astype(np.int64)
