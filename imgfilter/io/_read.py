@@ -384,7 +384,7 @@ def _pillow_pixels(
             ImageCms.applyTransform(image, ImageCms.buildTransform(lab, srgb, "LAB", "RGB"))
         )
     elif mode in ("L", "LA", "RGB", "RGBA"):
-        pixels = _in_bands(image)
+        pixels = _copied_in_bands(image)
     elif mode == "F":
         pixels = np.asarray(image)
     elif mode.startswith("I;16") or (mode == "I" and bits <= 16):
@@ -396,7 +396,7 @@ def _pillow_pixels(
     return pixels if integer and pixels.dtype == np.uint8 else pixels.astype(np.float32)
 
 
-def _in_bands(image: Image.Image) -> np.ndarray:
+def _copied_in_bands(image: Image.Image) -> np.ndarray:
     """The pixels of a loaded 8-bit image, copied out a band of rows at a time.
 
     ``np.asarray(image)`` goes through ``tobytes``, which joins the encoded chunks: two

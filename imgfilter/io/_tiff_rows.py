@@ -97,7 +97,7 @@ class TiffRows:
         if not ends or max(ends) > size or 0 in page.databytecounts:
             raise ImageFileError(f"{self.name}: truncated TIFF (its tiles run past the end)")
         if self._offset is None:
-            self._band(0)  # a missing codec shows here, before any pixel is written
+            self._band(0)  # a tile that does not decode shows here, before any is written
             from imgfilter.io import _guard
 
             stored = sum(page.databytecounts)

@@ -24,6 +24,18 @@ MEDIAN_BAND_BYTES = 1 << 19
 BILATERAL_BAND_BYTES = 1 << 19
 
 
+def _read_padded(image: np.ndarray, radius: int, border: str):
+    """``image`` as a C-order array and the tables of where each row and column padded
+    by ``radius`` reads from (the refusal of a padded copy too large kept, though none
+    is made)."""
+    height, width = image.shape[:2]
+    padded = (height + 2 * radius, width + 2 * radius) + image.shape[2:]
+    engine.check_budget("the padded image", padded, image.shape)
+    rows = engine.pad_index(height, radius, radius, border, np.int32)
+    columns = engine.pad_index(width, radius, radius, border, np.int32)
+    return np.ascontiguousarray(image), rows, columns
+
+
 def median(image: np.ndarray, size: int, border: str) -> np.ndarray | None:
     """Median of float32 ``image`` (H, W[, C]) over ``size`` × ``size``, or None.
 
@@ -36,14 +48,7 @@ def median(image: np.ndarray, size: int, border: str) -> np.ndarray | None:
     if kernels is None or size < 3 or size > kernels.MAX_SIZE or image.dtype != np.float32:
         return None
     r = size // 2
-    engine.check_budget(
-        "the padded image",
-        (image.shape[0] + 2 * r, image.shape[1] + 2 * r) + image.shape[2:],
-        image.shape,
-    )
-    source = np.ascontiguousarray(image)
-    rowmap = engine.pad_index(image.shape[0], r, r, border, np.int32)
-    colmap = engine.pad_index(image.shape[1], r, r, border, np.int32)
+    source, rowmap, colmap = _read_padded(image, r, border)
     out = np.empty(image.shape, dtype=np.float32)
     program = slot_program(size)
 
@@ -72,14 +77,7 @@ def bilateral(image, radius: int, offsets, space, range_scale, border: str) -> n
     channels = image.shape[2] if image.ndim == 3 else 1
     if kernels is None or image.dtype != np.float32 or channels > kernels.MAX_CHANNELS:
         return None
-    engine.check_budget(
-        "the padded image",
-        (image.shape[0] + 2 * radius, image.shape[1] + 2 * radius) + image.shape[2:],
-        image.shape,
-    )
-    source = np.ascontiguousarray(image)
-    rowmap = engine.pad_index(image.shape[0], radius, radius, border, np.int32)
-    colmap = engine.pad_index(image.shape[1], radius, radius, border, np.int32)
+    source, rowmap, colmap = _read_padded(image, radius, border)
     dy = np.array([o[0] for o in offsets], dtype=np.int32)
     dx = np.array([o[1] for o in offsets], dtype=np.int32)
     space = np.asarray(space, dtype=np.float32)
