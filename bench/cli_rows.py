@@ -8,6 +8,7 @@ start-up and codecs included.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -63,8 +64,10 @@ def run_command(argv: list[str], env: dict[str, str] | None = None) -> Run:
 
     The peak comes from GNU time, which forks the command itself: a child forked
     straight from this (large) Python process would report our RSS, not its own.
-    Without /usr/bin/time the peak is NaN.
+    Without /usr/bin/time the peak is NaN. The command gets the environment the
+    benchmark was started with (``run.py`` keeps freed memory in its own process only).
     """
+    env = cold_environment(os.environ if env is None else env)
     with tempfile.TemporaryDirectory() as tmp:
         err, peak_file = Path(tmp) / "stderr", Path(tmp) / "peak"
         wrapper = ["/usr/bin/time", "-f", "%M", "-o", str(peak_file)] if TIME else []
@@ -82,6 +85,17 @@ def run_command(argv: list[str], env: dict[str, str] | None = None) -> Run:
         peak_mb = int(lines[-1]) / 1024 if lines and lines[-1].isdigit() else float("nan")
         message = err.read_text(errors="replace").strip()
     return Run(seconds, peak_mb, proc.returncode, message)
+
+
+def cold_environment(env) -> dict[str, str]:
+    """``env`` with the glibc settings ``run.py`` set for itself put back as they were."""
+    env = dict(env)
+    saved = env.pop("IMGFILTER_BENCH_COLD_ENV", None)
+    if saved is not None:
+        for key in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"):
+            env.pop(key, None)
+        env.update(json.loads(saved))
+    return env
 
 
 def imgfilter_env() -> dict[str, str]:

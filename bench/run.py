@@ -7,6 +7,14 @@ competitor, round-robin), after one warm-up call each, and reports medians and
 the ratio imgfilter / competitor (below 1: imgfilter is faster). Before a time
 counts, the competitor's warm-up output is checked against imgfilter's; a
 mismatch is marked "!" and listed. See bench/README.md.
+
+Freed memory stays in this process (glibc's ``MALLOC_MMAP_MAX_=0`` and a trim
+threshold larger than any run, set by re-starting the process once): on a virtual
+machine that hands free pages back to its host (Firecracker's free page reporting,
+measured here), memory freed more than about 2 s earlier costs ~2 ms per MB to touch
+again, and in a round-robin only the cell after the slowest one would pay it.
+``--cold-memory`` measures without it. The commands of the CLI rows run with the
+environment as it was.
 """
 
 from __future__ import annotations
@@ -30,6 +38,9 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+
+RESIDENT_MEMORY = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
+"""glibc settings that keep freed memory mapped in the process (see the docstring)."""
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -357,7 +368,8 @@ def engine_word() -> str:
 def report(rows: list[dict], targets: list[dict], repeats: int) -> str:
     from imgfilter import _native
 
-    lines = [f"imgfilter engine: {_native.engine()}", ""]
+    memory = "resident" if os.environ.get("MALLOC_MMAP_MAX_") == "0" else "cold"
+    lines = [f"imgfilter engine: {_native.engine()}; freed memory: {memory}", ""]
     lines += ["## Python API (median ms; ratio = imgfilter / competitor, below 1 is faster)", ""]
     lines += table(rows, "api", API_COLUMNS, repeats)
     cli = [r for r in rows if r["section"] == "cli"]
@@ -521,7 +533,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the huge-image rows (30000² .npy, 20000² TIFF: a few minutes)",
     )
+    parser.add_argument(
+        "--cold-memory",
+        action="store_true",
+        help="let glibc hand freed memory back to the system between runs (see the docstring)",
+    )
     args = parser.parse_args(argv)
+    if not args.cold_memory and sys.platform.startswith("linux"):
+        keep_memory_resident(argv)
     if args.pure:
         os.environ["IMGFILTER_PURE"] = "1"  # this process and every command it starts
     if args.quick:  # one call per cell: the warm-up is the measurement
@@ -598,6 +617,17 @@ def main(argv: list[str] | None = None) -> int:
         print("imgfilter rows that did not run: " + "; ".join(broken), file=sys.stderr)
         return 1
     return 0
+
+
+def keep_memory_resident(argv: list[str] | None) -> None:
+    """Re-start this process with :data:`RESIDENT_MEMORY` set, unless it already is."""
+    if all(os.environ.get(k) == v for k, v in RESIDENT_MEMORY.items()):
+        return
+    cold = {k: os.environ[k] for k in RESIDENT_MEMORY if k in os.environ}
+    os.environ["IMGFILTER_BENCH_COLD_ENV"] = json.dumps(cold)
+    os.environ.update(RESIDENT_MEMORY)
+    args = sys.argv[1:] if argv is None else argv
+    os.execv(sys.executable, [sys.executable, str(Path(__file__).resolve()), *args])
 
 
 def progress(row: dict) -> None:
