@@ -164,8 +164,9 @@ def shape_tuple(name: str, value: Any) -> tuple[int, ...]:
     return sizes
 
 
-def image_array(value: Any, name: str = "image"):
-    """A float32 (H, W) or (H, W, C) array, non-empty, of real numbers.
+def image_array(value: Any, name: str = "image", keep_bytes: bool = False):
+    """A float32 (H, W) or (H, W, C) array, non-empty, of real numbers; with
+    ``keep_bytes`` a uint8 array stays as it is (its values are the same numbers).
 
     numpy is imported here, not at the top, so that command-line help stays fast.
     """
@@ -182,6 +183,8 @@ def image_array(value: Any, name: str = "image"):
             f"{name} must be a non-empty 2-D (H, W) or 3-D (H, W, C) array,"
             f" got {array.ndim}-D shape {array.shape}"
         )
+    if keep_bytes and array.dtype == np.uint8:
+        return array
     with np.errstate(over="ignore"):  # beyond float32 is inf, as numpy casts it
         return array.astype(np.float32, copy=False)
 

@@ -52,6 +52,8 @@ class PaddedSource:
 
     ``rows(p0, p1)`` returns padded rows ``p0..p1`` (padded coordinates); where
     they are plain image rows and no column padding is asked for, it is a view.
+    The image is float32, or uint8 for the compiled tap loop to read as it is; rows
+    that are copied (padding) come out float32, and the numpy loop converts views.
 
     >>> source = PaddedSource(np.arange(3.0)[None, :], (1, 1, 2, 0), "reflect", 0.0)
     >>> source.rows(0, 3).tolist()
@@ -84,7 +86,7 @@ class PaddedSource:
         """Padded rows ``p0..p1`` × padded columns ``c0..c1``, as a copy (a narrow one:
         the direct strategy takes the columns near the edges this way)."""
         rows, cols = self.row_index[p0:p1], self.col_index[c0:c1]
-        narrow = np.take(self.image, np.maximum(cols, 0), axis=1)
+        narrow = np.take(self.image, np.maximum(cols, 0), axis=1).astype(np.float32, copy=False)
         out = np.take(narrow, np.maximum(rows, 0), axis=0)
         if self.border == "constant":
             out[:, cols < 0] = self.cval
@@ -118,15 +120,22 @@ class PaddedSource:
                 return block
             out[...] = block
             return out
-        # mode="clip" (the indices are in range) lets numpy write into a strided out
-        block = np.take(self.image, np.maximum(index, 0), axis=0, out=out, mode="clip")
+        rows = np.maximum(index, 0)
+        if out is not None and out.dtype == self.image.dtype:
+            # mode="clip" (the indices are in range) lets numpy write into a strided out
+            block = np.take(self.image, rows, axis=0, out=out, mode="clip")
+        else:  # an 8-bit image: its padded rows are float32, like the constant
+            block = np.take(self.image, rows, axis=0).astype(np.float32, copy=False)
+            if out is not None:
+                out[...] = block
+                block = out
         if self.border == "constant":
             block[index < 0] = self.cval
         return block
 
     def full(self) -> np.ndarray:
-        """The whole padded image (the FFT strategy needs it)."""
-        return self.rows(0, self.shape[0])
+        """The whole padded image, float32 (the FFT strategy needs it)."""
+        return self.rows(0, self.shape[0]).astype(np.float32, copy=False)
 
 
 # --- strategies ---------------------------------------------------------------------------
@@ -276,6 +285,7 @@ def _accumulate_phase(acc, source, taps: Taps, sy: int, dy: int, dx: int) -> Non
         return
     if _compiled_phase(acc, source, groups, sy, dy, dx):
         return
+    source = source.astype(np.float32, copy=False)  # numpy would add 8-bit values in 8 bits
     scratch = np.empty_like(acc) if len(groups) > 1 else None
 
     def view(i: int, j: int) -> np.ndarray:

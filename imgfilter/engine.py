@@ -266,6 +266,7 @@ def _check_span(arguments: dict) -> None:
     flip=Param("bool"),
     strategy=Param("choice", choices=STRATEGIES),
     also=_check_span,
+    reads_bytes=True,
 )
 def convolve(
     image,
@@ -378,7 +379,7 @@ def choose_strategy(matrix: np.ndarray, stride=(1, 1)) -> str:
     return "direct"
 
 
-@takes(border=BORDER, cval=CVAL, stride=STRIDE, dilation=DILATION)
+@takes(reads_bytes=True, border=BORDER, cval=CVAL, stride=STRIDE, dilation=DILATION)
 def correlate_separable(
     image, col, row, *, border: str = "reflect", cval: float = 0.0, stride=1, dilation=1
 ) -> np.ndarray:

@@ -420,12 +420,18 @@ UNIT_SCALE = (
 
 
 def takes(
-    *, image: bool = True, also: Callable[[dict], None] | None = None, **params: Param
+    *,
+    image: bool = True,
+    reads_bytes: bool = False,
+    also: Callable[[dict], None] | None = None,
+    **params: Param,
 ) -> Callable:
     """Declare and check a library function's parameters.
 
     The wrapped function checks its first argument with the one image check (unless
-    ``image=False``), every declared parameter with its :class:`Param` (defaults too,
+    ``image=False``; ``reads_bytes``: a uint8 image is passed on as it is, for the
+    functions whose arithmetic reads it exactly as its float32 values, and the
+    function gains ``reads_bytes = True``), every declared parameter with its :class:`Param` (defaults too,
     so a bad default cannot hide), then ``also(arguments)`` for rules that tie several
     parameters together. A parameter whose default is None is optional. The function
     gains ``params`` (name -> Param), ``defaults`` (name -> default) and
@@ -472,7 +478,9 @@ def takes(
             if image:
                 if not getattr(_INSIDE, "depth", 0):
                     warn_unit_scale(bound.arguments[first])
-                bound.arguments[first] = _checks.image_array(bound.arguments[first])
+                bound.arguments[first] = _checks.image_array(
+                    bound.arguments[first], keep_bytes=reads_bytes
+                )
             bound.arguments.update(check_arguments(bound.arguments))
             with inside_library():
                 return function(*bound.args, **bound.kwargs)
@@ -480,6 +488,7 @@ def takes(
         checked.params = MappingProxyType(declared)
         checked.defaults = MappingProxyType(defaults)
         checked.check_arguments = check_arguments
+        checked.reads_bytes = reads_bytes
         return checked
 
     return decorate

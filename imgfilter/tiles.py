@@ -135,8 +135,14 @@ def plan_tile(steps, shapes, rows: tuple[int, int], cols: tuple[int, int]):
 
 
 def run_tile(plan, block, block_alpha, mode: str = "premultiply"):
-    """Run a :func:`plan_tile` plan on the input block it starts from (float32 or not)."""
-    block, block_alpha = _float(block), _float(block_alpha)
+    """Run a :func:`plan_tile` plan on the input block it starts from (float32 or not).
+
+    An 8-bit block without alpha goes to a first step that reads bytes as they are
+    (``reads_bytes``: the convolution engine's filters), so it is never converted whole.
+    """
+    if block_alpha is not None or not (plan and _reads_bytes(plan[0][0], block)):
+        block = _float(block)
+    block_alpha = _float(block_alpha)
     for step, (ys, xs) in plan:
         params = step.params
         if step.op.window is not None and step.op.geometry != "same":
@@ -206,6 +212,10 @@ def segments(steps: Sequence):
             run.append(step)
     if run:
         yield run, None
+
+
+def _reads_bytes(step, block) -> bool:
+    return block.dtype == np.uint8 and getattr(step.op.function(), "reads_bytes", False)
 
 
 def _float(array):

@@ -22,27 +22,34 @@ cdef extern from "taps.h" nogil:
                   Py_ssize_t rows, Py_ssize_t n, const Py_ssize_t *offsets,
                   const float *tap_weights, const imf_pass *passes, int npasses,
                   float *scratch)
+    void imf_taps_u8(float *acc, Py_ssize_t acc_stride, const unsigned char *source,
+                     Py_ssize_t row_step, Py_ssize_t rows, Py_ssize_t n,
+                     const Py_ssize_t *offsets, const float *tap_weights,
+                     const imf_pass *passes, int npasses, float *scratch)
 
 
-cdef bint _rows_of_floats(cnp.ndarray array):
-    """Each row (axis 0) is contiguous float32 (pixels, then channels)."""
-    if array.dtype != np.float32 or array.ndim not in (2, 3):
+cdef bint _contiguous_rows(cnp.ndarray array, dtype):
+    """Each row (axis 0) is contiguous ``dtype`` (pixels, then channels)."""
+    if array.dtype != dtype or array.ndim not in (2, 3):
         return False
-    if array.ndim == 3 and array.shape[2] != 1 and array.strides[2] != 4:
+    cdef Py_ssize_t size = array.itemsize
+    if array.ndim == 3 and array.shape[2] != 1 and array.strides[2] != size:
         return False
-    if array.shape[1] != 1 and array.strides[1] != 4 * (array.shape[2] if array.ndim == 3 else 1):
+    channels = array.shape[2] if array.ndim == 3 else 1
+    if array.shape[1] != 1 and array.strides[1] != size * channels:
         return False
-    return array.strides[0] % 4 == 0
+    return array.strides[0] % size == 0
 
 
 def accumulate(acc, source, groups, int sy, int dy, int dx):
     """``acc[y, x] = sum of w * source[y*sy + i*dy, x + j*dx]`` over the weight groups.
 
     ``groups`` is ``_compute._group_by_weight``'s list ``[(w, [(i, j), ...]), ...]``
-    (not empty). A source whose rows are not contiguous is copied (it is one band).
-    Returns False, touching nothing, when the arrays do not suit the loop (not
-    float32, ``acc`` rows not contiguous, overlapping, or the taps reach beyond
-    ``source``); the caller then runs the numpy loop.
+    (not empty). ``source`` is float32 or uint8 (read as its float32 values, without a
+    converted copy). A source whose rows are not contiguous is copied (it is one band).
+    Returns False, touching nothing, when the arrays do not suit the loop (``acc`` not
+    float32 or its rows not contiguous, another source type, overlapping, or the taps
+    reach beyond ``source``); the caller then runs the numpy loop.
 
     >>> acc = np.empty((1, 2), np.float32)
     >>> accumulate(acc, np.arange(4, dtype=np.float32)[None], [(2.0, [(0, 0), (0, 2)])], 1, 1, 1)
@@ -56,17 +63,18 @@ def accumulate(acc, source, groups, int sy, int dy, int dx):
         return False
     if acc.dtype == np.float32 and acc.size == 0:
         return True
-    if not _rows_of_floats(acc) or not acc.flags.writeable:
+    if not _contiguous_rows(acc, np.float32) or not acc.flags.writeable:
         return False
-    if not _rows_of_floats(source):
-        if source.dtype != np.float32:
-            return False
+    cdef bint bytes_in = source.dtype == np.uint8
+    if source.dtype != np.float32 and not bytes_in:
+        return False
+    if not _contiguous_rows(source, source.dtype):
         source = np.ascontiguousarray(source)  # one band of a strided view: a small copy
     cdef Py_ssize_t rows = acc.shape[0], width = acc.shape[1]
     cdef Py_ssize_t channels = acc.shape[2] if acc.ndim == 3 else 1
     if np.may_share_memory(acc, source):
         return False
-    cdef Py_ssize_t source_stride = source.strides[0] // 4
+    cdef Py_ssize_t source_stride = source.strides[0] // source.itemsize
     cdef int ntaps = sum(len(positions) for _, positions in groups)
     cdef int ngroups = len(groups)
     cdef Py_ssize_t top = 0, right = 0
@@ -95,7 +103,7 @@ def accumulate(acc, source, groups, int sy, int dy, int dx):
     cdef int n = 0, g = 0, npasses
     cdef float weight
     cdef float *acc_data = <float *> cnp.PyArray_DATA(acc)
-    cdef const float *source_data = <const float *> cnp.PyArray_DATA(source)
+    cdef void *source_data = cnp.PyArray_DATA(source)
     cdef Py_ssize_t acc_stride = acc.strides[0] // 4
     cdef Py_ssize_t row_step = sy * source_stride
     try:
@@ -109,8 +117,13 @@ def accumulate(acc, source, groups, int sy, int dy, int dx):
             g += 1
         npasses = imf_plan(sizes, weights, ngroups, passes)
         with nogil:
-            imf_taps(acc_data, acc_stride, source_data, row_step, rows, width * channels,
-                     offsets, tap_weights, passes, npasses, scratch)
+            if bytes_in:
+                imf_taps_u8(acc_data, acc_stride, <const unsigned char *> source_data, row_step,
+                            rows, width * channels, offsets, tap_weights, passes, npasses,
+                            scratch)
+            else:
+                imf_taps(acc_data, acc_stride, <const float *> source_data, row_step, rows,
+                         width * channels, offsets, tap_weights, passes, npasses, scratch)
     finally:
         free(memory)
     return True

@@ -36,7 +36,7 @@ WINDOW = Param(
 """A window side, N or (h, w)."""
 
 
-@takes(sigma=SIGMA, size=replace(WINDOW, odd=True), border=BORDER, cval=CVAL)
+@takes(reads_bytes=True, sigma=SIGMA, size=replace(WINDOW, odd=True), border=BORDER, cval=CVAL)
 def gaussian(
     image, sigma: float = 1.0, *, size=None, border: str = "reflect", cval: float = 0.0
 ) -> np.ndarray:
@@ -55,7 +55,7 @@ def gaussian(
     return engine.correlate_separable(image, col, row, border=border, cval=cval)
 
 
-@takes(size=WINDOW, border=BORDER, cval=CVAL)
+@takes(reads_bytes=True, size=WINDOW, border=BORDER, cval=CVAL)
 def box(image, size=3, *, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
     """Mean over a ``size`` × ``size`` (or (h, w)) window.
 
@@ -93,7 +93,7 @@ def sobel(
     return np.sqrt(gx, out=gx)
 
 
-@takes(kind=Param("int", choices=LAPLACIAN_KINDS), border=BORDER, cval=CVAL)
+@takes(reads_bytes=True, kind=Param("int", choices=LAPLACIAN_KINDS), border=BORDER, cval=CVAL)
 def laplacian(image, kind: int = 4, *, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
     """Laplacian with the 4-neighbour kernel (``kind=4``, centre +4) or 8-neighbour (``kind=8``).
 
@@ -106,7 +106,7 @@ def laplacian(image, kind: int = 4, *, border: str = "reflect", cval: float = 0.
     return engine.convolve(image, get_kernel(name), border=border, cval=cval)
 
 
-@takes(border=BORDER, cval=CVAL)
+@takes(reads_bytes=True, border=BORDER, cval=CVAL)
 def sharpen(image, *, border: str = "reflect", cval: float = 0.0) -> np.ndarray:
     """The seeds' sharpening kernel [0 -1 0; -1 5 -1; 0 -1 0]: image plus its Laplacian."""
     return engine.convolve(image, get_kernel("sharpen"), border=border, cval=cval)
