@@ -429,14 +429,14 @@ def takes(
     """Declare and check a library function's parameters.
 
     The wrapped function checks its first argument with the one image check (unless
-    ``image=False``; ``reads_bytes``: a uint8 image is passed on as it is, for the
-    functions whose arithmetic reads it exactly as its float32 values, and the
-    function gains ``reads_bytes = True``), every declared parameter with its :class:`Param` (defaults too,
+    ``image=False``), every declared parameter with its :class:`Param` (defaults too,
     so a bad default cannot hide), then ``also(arguments)`` for rules that tie several
     parameters together. A parameter whose default is None is optional. The function
-    gains ``params`` (name -> Param), ``defaults`` (name -> default) and
+    gains ``params`` (name -> Param), ``defaults`` (name -> default),
     ``check_arguments(values)``, which the operation table calls to validate a step
-    before any image is read.
+    before any image is read, and ``reads_bytes``: with ``reads_bytes=True`` a uint8
+    image is passed on unconverted, for functions whose arithmetic reads it exactly
+    as its float32 values (the convolution engine's).
 
     >>> @takes(size=Param("int", low=1))
     ... def blur(image, size=3):
