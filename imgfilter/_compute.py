@@ -41,10 +41,20 @@ def pad_index(n: int, before: int, after: int, border: str, dtype=np.int64) -> n
     >>> pad_index(3, 2, 1, "reflect").tolist(), pad_index(2, 1, 1, "constant").tolist()
     ([2, 1, 0, 1, 2, 1], [-1, 0, 1, -1])
     """
+    return _shared_pad_index(n, before, after, border, dtype).copy()
+
+
+@lru_cache(maxsize=512)
+def _shared_pad_index(n: int, before: int, after: int, border: str, dtype) -> np.ndarray:
+    """:func:`pad_index`, computed once per shape and shared read-only: every strip of a
+    pipeline pads the same sizes, and ``numpy.pad`` costs ~20 µs a call."""
     positions = np.arange(n, dtype=dtype)
     if border == "constant":
-        return np.pad(positions, (before, after), constant_values=-1)
-    return np.pad(positions, (before, after), mode=border)
+        index = np.pad(positions, (before, after), constant_values=-1)
+    else:
+        index = np.pad(positions, (before, after), mode=border)
+    index.flags.writeable = False
+    return index
 
 
 class PaddedSource:
@@ -69,7 +79,7 @@ class PaddedSource:
         self.col_index = self._index(width, left, right)
 
     def _index(self, n: int, before: int, after: int) -> np.ndarray:
-        return pad_index(n, before, after, self.border)
+        return _shared_pad_index(n, before, after, self.border, np.int64)
 
     def rows(self, p0: int, p1: int, columns: bool = True) -> np.ndarray:
         """Padded rows ``p0..p1``; with ``columns=False`` only the image's own columns."""
@@ -107,6 +117,9 @@ class PaddedSource:
                 continue
             if self.border == "constant":
                 block[:, part] = self.cval if constant is None else constant
+            elif index.size <= 32:  # a few column copies beat one fancy-indexed copy
+                for column, source in enumerate(index.tolist(), part.start):
+                    block[:, column] = block[:, left + source]
             else:
                 block[:, part] = block[:, left + index]
 

@@ -306,6 +306,9 @@ class KernelBank:
 def gaussian_1d(sigma: float | None = None, size: int | None = None) -> np.ndarray:
     """Return normalised 1-D Gaussian taps, exp(-x² / 2σ²) / sum, x the offsets from the centre.
 
+    The taps are computed once per (sigma, size) and shared, read-only: every strip of
+    a pipeline asks for them.
+
     Parameters
     ----------
     sigma : standard deviation in pixels. Alone, it sets radius = int(4σ + 0.5) and
@@ -342,13 +345,20 @@ def gaussian_1d(sigma: float | None = None, size: int | None = None) -> np.ndarr
         size = 2 * gaussian_radius(sigma) + 1
     if sigma is None:
         sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8
+    return _gaussian_taps(float(sigma), int(size))
+
+
+@functools.lru_cache(maxsize=256)
+def _gaussian_taps(sigma: float, size: int) -> np.ndarray:
     offsets = (np.arange(size) - (size - 1) / 2) ** 2
     # Subtracting the smallest offset keeps the centre taps at 1, so a tiny sigma
     # (even 1e-300, whose square is 0) gives the identity, not 0/0.
     with np.errstate(over="ignore"):
         z = (offsets - offsets.min()) / sigma / sigma
     taps = np.exp(-0.5 * z)
-    return taps / taps.sum()
+    taps /= taps.sum()
+    taps.flags.writeable = False
+    return taps
 
 
 def gaussian_radius(sigma: float) -> int:
