@@ -110,18 +110,11 @@ class PaddedSource:
         a separable kernel scales it by the column weights' sum).
         """
         left, right = self.pads[2:]
-        width = self.image.shape[1]
-        for part in (slice(0, left), slice(left + width, left + width + right)):
-            index = self.col_index[part]
-            if index.size == 0:
-                continue
-            if self.border == "constant":
+        for part, source in _column_fills(self.image.shape[1], left, right, self.border):
+            if source is None:
                 block[:, part] = self.cval if constant is None else constant
-            elif index.size <= 32:  # a few column copies beat one fancy-indexed copy
-                for column, source in enumerate(index.tolist(), part.start):
-                    block[:, column] = block[:, left + source]
-            else:
-                block[:, part] = block[:, left + index]
+            else:  # through a copy: numpy's overlap test of two views of one block is slow
+                block[:, part] = block[:, source].copy()
 
     def _take_rows(self, index: np.ndarray, out=None) -> np.ndarray:
         """Image rows ``index`` (-1: the constant): a view where they are consecutive,
@@ -149,6 +142,40 @@ class PaddedSource:
     def full(self) -> np.ndarray:
         """The whole padded image, float32 (the FFT strategy needs it)."""
         return self.rows(0, self.shape[0]).astype(np.float32, copy=False)
+
+
+@lru_cache(maxsize=512)
+def _column_fills(width: int, left: int, right: int, border: str):
+    """``(padding columns, the block columns they copy or None for the constant)`` for
+    each side of a padded block: computed once per shape (every strip asks)."""
+    index = _shared_pad_index(width, left, right, border, np.int64)
+    fills = []
+    for part in (slice(0, left), slice(left + width, left + width + right)):
+        if part.stop > part.start:
+            fills.append((part, None if border == "constant" else _as_slice(left + index[part])))
+    return tuple(fills)
+
+
+def _as_slice(index: np.ndarray):
+    """``index`` as a slice when it runs by +1, -1 or 0 (one value, broadcast): what the
+    padding of one side is unless it is longer than the image. A slice copies several
+    times faster than the same columns picked by an index array.
+
+    >>> _as_slice(np.array([3, 2, 1])), _as_slice(np.array([4, 4])), _as_slice(np.array([0, 2]))
+    (slice(3, 0, -1), slice(4, 5, None), array([0, 2]))
+    """
+    first, last = int(index[0]), int(index[-1])
+    step = 0 if index.size == 1 else int(index[1]) - first
+    if step not in (-1, 0, 1) or last != first + step * (index.size - 1):
+        return index
+    if step == 0:
+        if not (index == first).all():
+            return index
+        return slice(first, first + 1)
+    if not np.array_equal(np.diff(index), np.full(index.size - 1, step)):
+        return index
+    stop = last + step
+    return slice(first, None if stop < 0 else stop, step)
 
 
 # --- strategies ---------------------------------------------------------------------------
