@@ -374,8 +374,9 @@ def _column_phase(source: np.ndarray, start: int, step: int) -> np.ndarray:
     Interleaved channels are copied as one opaque item per pixel, which numpy
     moves about twice as fast as the same floats one by one.
     """
-    if source.ndim == 3 and source.flags.c_contiguous:
-        pixel = np.dtype((np.void, source.shape[2] * source.itemsize))
+    size = source.itemsize
+    if source.ndim == 3 and source.strides[1:] == (source.shape[2] * size, size):
+        pixel = np.dtype((np.void, source.shape[2] * size))  # rows of whole pixels
         return np.ascontiguousarray(source.view(pixel)[:, start::step]).view(source.dtype)
     return np.ascontiguousarray(source[:, start::step])
 
