@@ -44,7 +44,7 @@ def pad_index(n: int, before: int, after: int, border: str, dtype=np.int64) -> n
     return _shared_pad_index(n, before, after, border, dtype).copy()
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=64)
 def _shared_pad_index(n: int, before: int, after: int, border: str, dtype) -> np.ndarray:
     """:func:`pad_index`, computed once per shape and shared read-only: every strip of a
     pipeline pads the same sizes, and ``numpy.pad`` costs ~20 µs a call."""
@@ -144,7 +144,7 @@ class PaddedSource:
         return self.rows(0, self.shape[0]).astype(np.float32, copy=False)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=64)
 def _column_fills(width: int, left: int, right: int, border: str):
     """``(padding columns, the block columns they copy or None for the constant)`` for
     each side of a padded block: computed once per shape (every strip asks)."""
