@@ -107,19 +107,28 @@ def measure(cells: list[Cell], repeats: int, slow: float) -> dict[str, Any]:
     return outputs
 
 
-def timed(fn: Callable[[Any], Any], arg: Any) -> tuple[float, Any]:
+def timed(fn: Callable[[Any], Any], arg: Any, calls: int = 1) -> tuple[float, Any]:
+    """Seconds per call of ``fn(arg)``, over ``calls`` calls in a row, and its result."""
     gc.collect()
     gc.disable()
     try:
         start = time.perf_counter()
-        out = fn(arg)
-        return time.perf_counter() - start, out
+        for _ in range(calls):
+            out = fn(arg)
+        return (time.perf_counter() - start) / calls, out
     finally:
         gc.enable()
 
 
+TINY = 256
+"""Side of the third image, for the per-call cost of a few rows (issue 14: 256²)."""
+TINY_CALLS = 50
+"""Calls per timed run on the 256² image, whose per-call cost is what its rows show."""
+
+
 def api_row(work: workloads.Workload, images: dict, key: str, repeats: int, slow: float) -> dict:
     image = images[key]
+    calls = TINY_CALLS if key.endswith("@tiny") else 1
     cells = []
     for impl in work.impls:
         if impl.library != "imgfilter" and workloads.LIBRARIES.get(impl.library) is None:
@@ -131,7 +140,9 @@ def api_row(work: workloads.Workload, images: dict, key: str, repeats: int, slow
             continue
         arg = impl.prepare(image)
         cells.append(
-            Cell(impl.library, lambda f=impl.run, a=arg: timed(f, a), repeats, note=impl.note)
+            Cell(
+                impl.library, lambda f=impl.run, a=arg: timed(f, a, calls), repeats, note=impl.note
+            )
         )
     outputs = measure(cells, repeats, slow)
     ours = outputs.get("imgfilter")
@@ -416,7 +427,7 @@ def build_images(size: int, small: int) -> dict[str, np.ndarray]:
     images = {}
     with Image.open(PHOTO) as photo:
         photo = photo.convert("RGB")
-        for suffix, n in (("", size), ("@small", small)):
+        for suffix, n in (("", size), ("@small", small), ("@tiny", TINY)):
             smooth = np.asarray(photo.resize((n, n), Image.Resampling.BICUBIC), np.float32)
             grain = np.random.default_rng(0).normal(0.0, 2.0, smooth.shape)
             rgb = np.clip(np.rint(smooth + grain), 0, 255).astype(np.uint8)
@@ -561,9 +572,9 @@ def main(argv: list[str] | None = None) -> int:
     tools = cli_rows.find_tools()
     rows = []
     api = [w for w in workloads.workloads() if wanted.search(w.name)]
-    for suffix in ("", "@small"):
+    for suffix in ("", "@small", "@tiny"):
         for work in api:
-            if suffix and not work.small:
+            if (suffix == "@small" and not work.small) or (suffix == "@tiny" and not work.tiny):
                 continue
             rows.append(api_row(work, images, work.image + suffix, args.repeats, args.slow))
             progress(rows[-1])

@@ -93,11 +93,17 @@ class PaddedSource:
         return out
 
     def window(self, p0: int, p1: int, c0: int, c1: int) -> np.ndarray:
-        """Padded rows ``p0..p1`` × padded columns ``c0..c1``, as a copy (a narrow one:
-        the direct strategy takes the columns near the edges this way)."""
+        """Padded rows ``p0..p1`` × padded columns ``c0..c1``, as a float32 copy (a narrow
+        one: the direct strategy takes the rows and columns near the edges this way)."""
         rows, cols = self.row_index[p0:p1], self.col_index[c0:c1]
-        narrow = np.take(self.image, np.maximum(cols, 0), axis=1).astype(np.float32, copy=False)
-        out = np.take(narrow, np.maximum(rows, 0), axis=0)
+        height, width = self.image.shape[:2]
+        # the shorter cut first: a few full rows, or a few full-height columns
+        if rows.size * width <= cols.size * height:
+            part = np.take(self.image, np.maximum(rows, 0), axis=0)
+            out = np.take(part, np.maximum(cols, 0), axis=1).astype(np.float32, copy=False)
+        else:
+            part = np.take(self.image, np.maximum(cols, 0), axis=1)
+            out = np.take(part, np.maximum(rows, 0), axis=0).astype(np.float32, copy=False)
         if self.border == "constant":
             out[:, cols < 0] = self.cval
             out[rows < 0] = self.cval
@@ -184,34 +190,50 @@ def _as_slice(index: np.ndarray):
 def direct(source: PaddedSource, weights: np.ndarray, out_hw, stride, dilation) -> np.ndarray:
     """One multiply-add pass per non-zero tap, band by band over the output rows.
 
-    The output columns whose window lies inside the image's own columns read the
-    band's rows as they are (a view of the image away from the top and bottom); the
-    few columns at each side are computed once, over the whole height, from a padded
-    copy of the columns they read.
+    The outputs whose window lies inside the image read it as it is (views, band by
+    band); the few rows and columns at the edges are computed from padded copies of
+    the cells they read (:meth:`PaddedSource.window`), so no padded copy of the image
+    is made, even of an image that is one band.
     """
     taps = [(i, j, float(weights[i, j])) for i, j in zip(*np.nonzero(weights), strict=True)]
     out = _empty(out_hw, source)
     (sy, sx), (dy, dx) = stride, dilation
-    span = dy * (weights.shape[0] - 1) + 1
-    span_x = dx * (weights.shape[1] - 1) + 1
-    left, width, out_w = source.pads[2], source.image.shape[1], out_hw[1]
-    # inner output columns x: left <= x*sx and x*sx - left + span_x <= width
-    inner_lo = min(out_w, -(-left // sx))
-    inner_hi = max(inner_lo, min(out_w, (left + width - span_x) // sx + 1))
-    c0, c1 = inner_lo * sx - left, (inner_hi - 1) * sx + span_x - left
+    spans = (dy * (weights.shape[0] - 1) + 1, dx * (weights.shape[1] - 1) + 1)
+    top, left = source.pads[0], source.pads[2]
+    (y0, y1), (x0, x1) = (
+        _inner(n_out, before, n, span, s)
+        for n_out, before, n, span, s in zip(
+            out_hw, (top, left), source.image.shape[:2], spans, stride, strict=True
+        )
+    )
 
     def run(o0: int, o1: int) -> None:
-        block = source.rows(o0 * sy, (o1 - 1) * sy + span, columns=False)[:, c0:c1]
-        accumulate(out[o0:o1, inner_lo:inner_hi], block, taps, stride, dilation)
+        o0, o1 = o0 + y0, o1 + y0
+        block = source.image[o0 * sy - top : (o1 - 1) * sy + spans[0] - top]
+        block = block[:, x0 * sx - left : (x1 - 1) * sx + spans[1] - left]
+        accumulate(out[o0:o1, x0:x1], block, taps, stride, dilation)
 
-    if inner_hi > inner_lo:
+    if y1 > y0 and x1 > x0:
         band_bytes = COMPILED_BAND_BYTES if _native.module("_taps") else TILE_BYTES
-        in_bands(out_hw[0], out[0].nbytes, run, band_bytes=band_bytes, min_rows=span)
-    for a, b in ((0, inner_lo), (inner_hi, out_w)):
-        if b > a:
-            block = source.window(0, (out_hw[0] - 1) * sy + span, a * sx, (b - 1) * sx + span_x)
-            accumulate(out[:, a:b], block, taps, stride, dilation)
+        in_bands(y1 - y0, out[0].nbytes, run, band_bytes=band_bytes, min_rows=spans[0])
+    edges = [((0, y0), (0, out_hw[1])), ((y1, out_hw[0]), (0, out_hw[1]))]
+    edges += [((y0, y1), (0, x0)), ((y0, y1), (x1, out_hw[1]))]
+    for (a, b), (c, d) in edges:
+        if b > a and d > c:
+            block = source.window(a * sy, (b - 1) * sy + spans[0], c * sx, (d - 1) * sx + spans[1])
+            accumulate(out[a:b, c:d], block, taps, stride, dilation)
     return out
+
+
+def _inner(n_out: int, before: int, n: int, span: int, stride: int) -> tuple[int, int]:
+    """The outputs ``[lo, hi)`` along one axis whose window lies inside the image:
+    ``before <= o * stride`` and ``o * stride - before + span <= n``.
+
+    >>> _inner(10, 1, 10, 3, 1), _inner(3, 5, 2, 3, 1)
+    ((1, 9), (3, 3))
+    """
+    lo = min(n_out, -(-before // stride))
+    return lo, max(lo, min(n_out, (before + n - span) // stride + 1))
 
 
 def separable(source: PaddedSource, col, row, out_hw, stride, dilation) -> np.ndarray:
@@ -265,7 +287,7 @@ def fft(source: PaddedSource, weights: np.ndarray, out_hw, stride, dilation) -> 
         spectrum = spectrum[..., None]
     full = np.empty(valid + padded.shape[2:], dtype=np.float32)
     tile_rows = -(-valid[0] // step[0])
-    workers = (os.cpu_count() or 1) if tile_rows == 1 else 1  # else the bands share the cores
+    workers = cores() if tile_rows == 1 else 1  # else the bands share the cores
 
     def run(t0: int, t1: int) -> None:
         for y in range(t0 * step[0], min(t1 * step[0], valid[0]), step[0]):
@@ -399,6 +421,10 @@ def in_bands(
     [(0, 2), (2, 4), (4, 5)]
     """
     rows = max(min_rows, band_bytes // max(1, row_bytes))
+    workers = cores()
+    if height > rows and workers > 1:  # bands a multiple of the cores: none waits at the end
+        bands = -(-height // rows)
+        rows = max(min_rows, -(-height // (-(-bands // workers) * workers)))
     bounds = [(r, min(height, r + rows)) for r in range(0, height, rows)]
     if len(bounds) == 1 or height * row_bytes < PARALLEL_MIN_BYTES or _in_worker.active:
         for r0, r1 in bounds:
@@ -426,4 +452,10 @@ _in_worker = _WorkerFlag()
 
 @lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="imgfilter")
+    return ThreadPoolExecutor(max_workers=cores(), thread_name_prefix="imgfilter")
+
+
+@lru_cache(maxsize=1)
+def cores() -> int:
+    """The machine's core count, asked once (``os.cpu_count`` costs ~15 µs a call here)."""
+    return os.cpu_count() or 1

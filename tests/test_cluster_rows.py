@@ -25,12 +25,19 @@ def cluster():
         yield local
 
 
-def ran_on_workers(address: str) -> set[str]:
-    """The task prefixes the scheduler has seen (``imgfilter-tile``: a chain's chunk)."""
-    with distributed.Client(address, timeout="5s") as client:
-        return set(
-            client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+def tile_seconds(address: str) -> float:
+    """Seconds the workers have spent computing ``imgfilter-tile`` tasks (a chain's chunk)
+    since the cluster started: it grows only when a run sends tiles to them."""
+
+    def seconds(dask_scheduler) -> float:
+        return sum(
+            prefix.all_durations.get("compute", 0.0)
+            for name, prefix in dask_scheduler.task_prefixes.items()
+            if "imgfilter-tile" in name
         )
+
+    with distributed.Client(address, timeout="5s") as client:
+        return client.run_on_scheduler(seconds)
 
 
 @pytest.mark.parametrize("chain", CHAINS)
@@ -42,12 +49,13 @@ def test_a_huge_tiff_on_a_cluster_equals_the_local_run(cli, tmp_path, monkeypatc
     monkeypatch.setattr("imgfilter.cli._cluster_rows.CHUNK_BYTES", 70 * 3 * 4 * 64)  # 5 bands
     local, remote = tmp_path / "local.tif", tmp_path / "remote.tif"
     assert cli("run", chain, source, "-o", local).exit_code == 0
+    before = tile_seconds(cluster.scheduler_address)
     result = cli("run", chain, source, "-o", remote, "--scheduler", cluster.scheduler_address)
     assert result.exit_code == 0, result.stderr
     np.testing.assert_array_equal(
         imf.io.load(remote, integer=True), imf.io.load(local, integer=True)
     )
-    assert any("imgfilter-tile" in prefix for prefix in ran_on_workers(cluster.scheduler_address))
+    assert tile_seconds(cluster.scheduler_address) > before  # the workers ran this chain
 
 
 def test_a_huge_npy_on_a_cluster_equals_the_local_run(cli, tmp_path, monkeypatch, cluster):
@@ -58,8 +66,10 @@ def test_a_huge_npy_on_a_cluster_equals_the_local_run(cli, tmp_path, monkeypatch
     local, remote = tmp_path / "local.npy", tmp_path / "remote.npy"
     assert cli("run", chain, tmp_path / "in.npy", "-o", local).exit_code == 0
     address = cluster.scheduler_address
+    before = tile_seconds(address)
     result = cli("run", chain, tmp_path / "in.npy", "-o", remote, "--scheduler", address)
     assert result.exit_code == 0, result.stderr
+    assert tile_seconds(address) > before
     np.testing.assert_allclose(np.load(remote), np.load(local), rtol=1e-6, atol=1e-4)
     expected = imf.Pipeline.parse(chain).run(values)
     np.testing.assert_allclose(np.load(remote), expected, rtol=1e-6, atol=1e-4)
