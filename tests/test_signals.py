@@ -28,12 +28,16 @@ def _env() -> dict[str, str]:
     return env
 
 
-def start(*args, prefix=None) -> subprocess.Popen:
+def start(*args, prefix=None, sigint=signal.SIG_DFL) -> subprocess.Popen:
+    """The command in a child whose SIGINT is ``sigint`` at start: the default, also when
+    this suite runs where SIGINT is ignored (a background job of a script inherits
+    SIG_IGN, and Python then leaves Ctrl-C ignored, as shell tools do)."""
     return subprocess.Popen(
         [*(prefix or command_prefix()), *map(str, args)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
     )
 
 
@@ -126,6 +130,17 @@ def test_ctrl_c_without_threads(tmp_path, photos):
     assert returncode == 130, err
     assert summary_count(err) == len(written(out)) < FILES // 2
     assert litter(out) == []
+
+
+def test_an_ignored_ctrl_c_stays_ignored(tmp_path, photos):
+    """Started with SIGINT ignored (``nohup``, ``cmd &`` in a script), the batch goes on."""
+    out = tmp_path / "out"
+    process = start(*SLOW, photos, "-o", out, "--jobs", "1", sigint=signal.SIG_IGN)
+    wait_until(lambda: out.is_dir() and len(written(out)) >= 2, process)
+    process.send_signal(signal.SIGINT)
+    returncode, err = finish(process)
+    assert returncode == 0, err
+    assert len(written(out)) == FILES
 
 
 def _unnamed_file_open(pid: int, folder: Path) -> bool:
