@@ -215,7 +215,8 @@ def segments(steps: Sequence):
 
 
 def _reads_bytes(step, block) -> bool:
-    return block.dtype == np.uint8 and getattr(step.op.function(), "reads_bytes", False)
+    is_bytes = getattr(block, "dtype", None) == np.uint8
+    return is_bytes and getattr(step.op.function(), "reads_bytes", False)
 
 
 def _float(array):

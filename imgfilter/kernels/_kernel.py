@@ -306,8 +306,8 @@ class KernelBank:
 def gaussian_1d(sigma: float | None = None, size: int | None = None) -> np.ndarray:
     """Return normalised 1-D Gaussian taps, exp(-x² / 2σ²) / sum, x the offsets from the centre.
 
-    The taps are computed once per (sigma, size) and shared, read-only: every strip of
-    a pipeline asks for them.
+    The taps are computed once per (sigma, size) (every strip of a pipeline asks for
+    them); each call gets its own copy.
 
     Parameters
     ----------
@@ -345,11 +345,12 @@ def gaussian_1d(sigma: float | None = None, size: int | None = None) -> np.ndarr
         size = 2 * gaussian_radius(sigma) + 1
     if sigma is None:
         sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8
-    return _gaussian_taps(float(sigma), int(size))
+    return _gaussian_taps(float(sigma), int(size)).copy()
 
 
 @functools.lru_cache(maxsize=256)
 def _gaussian_taps(sigma: float, size: int) -> np.ndarray:
+    """:func:`gaussian_1d`'s taps, computed once and kept read-only."""
     offsets = (np.arange(size) - (size - 1) / 2) ** 2
     # Subtracting the smallest offset keeps the centre taps at 1, so a tiny sigma
     # (even 1e-300, whose square is 0) gives the identity, not 0/0.
