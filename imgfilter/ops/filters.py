@@ -52,7 +52,7 @@ def gaussian(
     size_y, size_x = (None, None) if size is None else size
     col = gaussian_1d(sigma=sigma, size=size_y)
     row = gaussian_1d(sigma=sigma, size=size_x)
-    return engine.correlate_separable(image, col, row, border=border, cval=cval)
+    return engine.separable_filter(image, col, row, border, cval)
 
 
 @takes(reads_bytes=True, size=WINDOW, border=BORDER, cval=CVAL)
@@ -63,12 +63,8 @@ def box(image, size=3, *, border: str = "reflect", cval: float = 0.0) -> np.ndar
     array([[3., 3., 3.]], dtype=float32)
     """
     size_y, size_x = size
-    return engine.correlate_separable(
-        image,
-        np.full(size_y, 1.0 / size_y),
-        np.full(size_x, 1.0 / size_x),
-        border=border,
-        cval=cval,
+    return engine.separable_filter(
+        image, np.full(size_y, 1.0 / size_y), np.full(size_x, 1.0 / size_x), border, cval
     )
 
 
