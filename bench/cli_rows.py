@@ -88,12 +88,24 @@ def run_command(argv: list[str], env: dict[str, str] | None = None) -> Run:
     return Run(seconds, peak_mb, proc.returncode, message)
 
 
+RESIDENT_MEMORY = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
+"""glibc settings that keep freed memory mapped in the process: ``run.py`` sets them
+for itself (see its docstring)."""
+COLD_ENV = "IMGFILTER_BENCH_COLD_ENV"
+"""Where ``run.py`` keeps those variables' values from before it set them (JSON)."""
+
+
+def memory_is_resident() -> bool:
+    """True when this process runs with :data:`RESIDENT_MEMORY` set."""
+    return all(os.environ.get(k) == v for k, v in RESIDENT_MEMORY.items())
+
+
 def cold_environment(env) -> dict[str, str]:
     """``env`` with the glibc settings ``run.py`` set for itself put back as they were."""
     env = dict(env)
-    saved = env.pop("IMGFILTER_BENCH_COLD_ENV", None)
+    saved = env.pop(COLD_ENV, None)
     if saved is not None:
-        for key in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"):
+        for key in RESIDENT_MEMORY:
             env.pop(key, None)
         env.update(json.loads(saved))
     return env

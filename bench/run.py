@@ -39,9 +39,6 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-RESIDENT_MEMORY = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
-"""glibc settings that keep freed memory mapped in the process (see the docstring)."""
-
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [str(BENCH), str(REPO)]  # benchmark this checkout's imgfilter
@@ -379,7 +376,7 @@ def engine_word() -> str:
 def report(rows: list[dict], targets: list[dict], repeats: int) -> str:
     from imgfilter import _native
 
-    memory = "resident" if os.environ.get("MALLOC_MMAP_MAX_") == "0" else "cold"
+    memory = "resident" if cli_rows.memory_is_resident() else "cold"
     lines = [f"imgfilter engine: {_native.engine()}; freed memory: {memory}", ""]
     lines += ["## Python API (median ms; ratio = imgfilter / competitor, below 1 is faster)", ""]
     lines += table(rows, "api", API_COLUMNS, repeats)
@@ -631,12 +628,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def keep_memory_resident(argv: list[str] | None) -> None:
-    """Re-start this process with :data:`RESIDENT_MEMORY` set, unless it already is."""
-    if all(os.environ.get(k) == v for k, v in RESIDENT_MEMORY.items()):
+    """Re-start this process with ``cli_rows.RESIDENT_MEMORY`` set, unless it already is."""
+    if cli_rows.memory_is_resident():
         return
-    cold = {k: os.environ[k] for k in RESIDENT_MEMORY if k in os.environ}
-    os.environ["IMGFILTER_BENCH_COLD_ENV"] = json.dumps(cold)
-    os.environ.update(RESIDENT_MEMORY)
+    resident = cli_rows.RESIDENT_MEMORY
+    before = {k: os.environ[k] for k in resident if k in os.environ}
+    os.environ[cli_rows.COLD_ENV] = json.dumps(before)
+    os.environ.update(resident)
     args = sys.argv[1:] if argv is None else argv
     os.execv(sys.executable, [sys.executable, str(Path(__file__).resolve()), *args])
 

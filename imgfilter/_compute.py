@@ -170,17 +170,13 @@ def _as_slice(index: np.ndarray):
     >>> _as_slice(np.array([3, 2, 1])), _as_slice(np.array([4, 4])), _as_slice(np.array([0, 2]))
     (slice(3, 0, -1), slice(4, 5, None), array([0, 2]))
     """
-    first, last = int(index[0]), int(index[-1])
-    step = 0 if index.size == 1 else int(index[1]) - first
-    if step not in (-1, 0, 1) or last != first + step * (index.size - 1):
+    first = int(index[0])
+    step = int(index[1]) - first if index.size > 1 else 0
+    if step not in (-1, 0, 1) or not np.array_equal(index, first + step * np.arange(index.size)):
         return index
     if step == 0:
-        if not (index == first).all():
-            return index
         return slice(first, first + 1)
-    if not np.array_equal(np.diff(index), np.full(index.size - 1, step)):
-        return index
-    stop = last + step
+    stop = first + step * index.size
     return slice(first, None if stop < 0 else stop, step)
 
 
@@ -421,10 +417,6 @@ def in_bands(
     [(0, 2), (2, 4), (4, 5)]
     """
     rows = max(min_rows, band_bytes // max(1, row_bytes))
-    workers = cores()
-    if height > rows and workers > 1:  # bands a multiple of the cores: none waits at the end
-        bands = -(-height // rows)
-        rows = max(min_rows, -(-height // (-(-bands // workers) * workers)))
     bounds = [(r, min(height, r + rows)) for r in range(0, height, rows)]
     if len(bounds) == 1 or height * row_bytes < PARALLEL_MIN_BYTES or _in_worker.active:
         for r0, r1 in bounds:

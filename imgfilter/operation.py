@@ -143,7 +143,8 @@ class Operation:
         return self.mapping(params) if callable(self.mapping) else self.mapping
 
     def apply(self, image, params: Mapping[str, Any]):
-        """Run the operation on a float32 image (no alpha) and return a float32 image."""
+        """Run the operation on an image (no alpha: float32, or uint8 for a function that
+        ``reads_bytes``) and return a float32 image."""
         import numpy as np
 
         result = np.asarray(self.function()(image, **params))

@@ -109,7 +109,7 @@ def test_only_the_engine_filters_read_bytes():
 
 
 @pytest.mark.skipif(_native.module("_taps") is None, reason="compiled kernels not built")
-def test_the_compiled_loop_takes_bytes_without_a_copy():
+def test_the_compiled_loop_reads_bytes():
     taps = _native.module("_taps")
     acc = np.empty((1, 3), np.float32)
     source = np.array([[250, 251, 252, 253, 254]], np.uint8)
