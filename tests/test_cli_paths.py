@@ -44,6 +44,7 @@ def no_reading(monkeypatch):
         raise AssertionError("an image was read before the command line was checked")
 
     monkeypatch.setattr(imgfilter.io, "load", refuse)
+    monkeypatch.setattr(imgfilter.io._read, "load_rows", refuse)
     monkeypatch.setattr(imgfilter.io, "load_bytes", refuse)
 
 
@@ -429,16 +430,22 @@ def limits(monkeypatch):
     calls, reads = [], []
     monkeypatch.setattr(imgfilter.io, "set_max_pixels", calls.append, raising=False)
     real_load, real_describe = imgfilter.io.load, imgfilter.io.describe
+    real_load_rows = imgfilter.io._read.load_rows
 
     def load(*args, **kwargs):
         reads.append(len(calls))
         return real_load(*args, **kwargs)
+
+    def load_rows(*args, **kwargs):
+        reads.append(len(calls))
+        return real_load_rows(*args, **kwargs)
 
     def describe(*args, **kwargs):
         reads.append(len(calls))
         return real_describe(*args, **kwargs)
 
     monkeypatch.setattr(imgfilter.io, "load", load)
+    monkeypatch.setattr(imgfilter.io._read, "load_rows", load_rows)
     monkeypatch.setattr(imgfilter.io, "describe", describe)
     return calls, reads
 

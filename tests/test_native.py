@@ -53,6 +53,86 @@ def test_the_quantiser_takes_strided_views():
     np.testing.assert_array_equal(compiled.quantise(view, 8), compiled.quantise(view.copy(), 8))
 
 
+@needs_compiled
+@pytest.mark.parametrize("depth", [8, 16])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (12, 13, 3), (30, 31, 2)])
+def test_the_compiled_quantiser_writes_into_out(depth, shape):
+    values = awkward_values(sum(shape) + depth, shape)
+    out = np.zeros(shape, np.uint8 if depth == 8 else np.uint16)
+    assert compiled.quantise(values, depth, out) is out
+    np.testing.assert_array_equal(out, compiled.quantise(values, depth))
+
+
+@needs_compiled
+@pytest.mark.parametrize("shape", [(1, 1, 3), (9, 7, 3), (33, 64, 3)])
+def test_the_compiled_quantiser_writes_rgbx_with_an_opaque_fourth_byte(shape):
+    values = awkward_values(sum(shape), shape)
+    rgbx = np.zeros((*shape[:2], 4), np.uint8)
+    compiled.quantise(values, 8, rgbx)
+    np.testing.assert_array_equal(rgbx[..., :3], compiled.quantise(values, 8))
+    assert (rgbx[..., 3] == 255).all()
+
+
+@needs_compiled
+@pytest.mark.parametrize(
+    "out",
+    [
+        np.zeros((4, 5, 3), np.uint16),  # wrong dtype for depth 8
+        np.zeros((4, 6, 3), np.uint8),  # wrong shape
+        np.zeros((4, 5, 4), np.uint8)[:, :, :3],  # not contiguous
+        np.zeros((4, 5, 4), np.uint16),  # RGBX is 8-bit only
+    ],
+)
+def test_the_compiled_quantiser_refuses_an_unfit_out(out):
+    with pytest.raises(ValueError, match="out must be"):
+        compiled.quantise(awkward_values(1, (4, 5, 3)), 8, out)
+
+
+@pytest.mark.parametrize("pure", ["", "1"])
+@pytest.mark.parametrize("rows", [(0, 9), (2, 7), (8, 9)])
+def test_quantise_into_rows_of_a_jpeg_pixel_buffer(pure, rows, monkeypatch):
+    monkeypatch.setenv(_native.PURE_VARIABLE, pure)
+    values = awkward_values(5, (9, 11, 3))
+    buffer = _save.pixel_buffer((9, 11, 3), "JPEG")
+    assert buffer.shape == (9, 11, 3) and buffer.dtype == np.uint8
+    if compiled is not None and not pure:  # RGBX only where the quantiser writes it in one pass
+        assert buffer.base.shape == (9, 11, 4)
+    a, b = rows
+    _save.quantise(values[a:b], 8, buffer[a:b])
+    np.testing.assert_array_equal(buffer[a:b], _save.quantise(values[a:b], 8))
+
+
+def test_rgbx_base_finds_only_whole_rgbx_rows():
+    rgbx = np.zeros((6, 5, 4), np.uint8)
+    assert _save._rgbx_base(rgbx[..., :3]) is not None
+    assert _save._rgbx_base(rgbx[2:4, :, :3]).shape == (2, 5, 4)
+    assert np.shares_memory(_save._rgbx_base(rgbx[2:4, :, :3]), rgbx[2:4])
+    assert _save._rgbx_base(rgbx[:, 1:, :3]) is None  # not whole rows
+    assert _save._rgbx_base(rgbx[:, :, 1:]) is None  # starts at G
+    assert _save._rgbx_base(rgbx[::2, :, :3]) is None  # every other row
+    assert _save._rgbx_base(np.zeros((6, 5, 3), np.uint8)) is None
+    assert _save._rgbx_base(rgbx[:0, :, :3]) is None
+
+
+def test_a_jpeg_from_an_rgbx_buffer_is_the_jpeg_of_its_rgb(tmp_path):
+    from PIL import Image
+
+    rgb = np.random.default_rng(4).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    rgbx = np.empty((37, 53, 4), np.uint8)
+    rgbx[..., :3], rgbx[..., 3] = rgb, 17
+    shared = _save._pillow_image(rgbx[..., :3], "JPEG")
+    assert shared.mode == "RGBX"
+    rgbx[0, 0, 0] ^= 1  # the image is the buffer, not a copy
+    assert shared.getpixel((0, 0))[0] == rgbx[0, 0, 0]
+    rgbx[0, 0, 0] ^= 1
+    _save.save(rgbx[..., :3], tmp_path / "shared.jpg")
+    _save.save(rgb, tmp_path / "plain.jpg")
+    assert (tmp_path / "shared.jpg").read_bytes() == (tmp_path / "plain.jpg").read_bytes()
+    assert _save._pillow_image(rgbx[..., :3], "PNG").mode == "RGB"
+    with Image.open(tmp_path / "shared.jpg") as image:
+        assert image.mode == "RGB" and image.size == (53, 37)
+
+
 def test_pure_turns_every_kernel_off(monkeypatch):
     monkeypatch.setenv(_native.PURE_VARIABLE, "1")
     assert all(_native.module(name) is None for name in _native.MODULES)

@@ -132,6 +132,37 @@ def test_8_and_16_bit_files_go_strip_by_strip_to_the_saved_pixels(
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("ext", ["jpg", "png"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_8_bit_strips_read_the_decoded_file_without_copying_it_whole(
+    cli, tmp_path, monkeypatch, ext, channels
+):
+    """The strips come straight out of Pillow's memory, and a JPEG's result goes to the
+    encoder as it is: the bytes are those of save(Pipeline.run(load(...)))."""
+    from conftest import write_png
+
+    import imgfilter as imf
+    from imgfilter.io import _pillow_rows
+
+    shape = (70, 45, 3) if channels == 3 else (70, 45)
+    source = write_png(tmp_path / "in.png", np.random.default_rng(channels).integers(0, 256, shape))
+    chain = "gaussian sigma=2 | sharpen"
+    expected = tmp_path / f"expected.{ext}"
+    pixels, meta = imf.io.load(source, metadata=True)
+    imf.save(Pipeline.parse(chain).run(pixels), expected, metadata=meta)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the decoded image was copied out whole")
+
+    monkeypatch.setattr(_pillow_rows, "copied_in_bands", refuse)
+    monkeypatch.setattr(_pillow_rows.PillowRows, "__array__", refuse)
+    monkeypatch.setattr("imgfilter.cli._rows.EIGHT_BIT_STRIP_BYTES", 45 * 4 * 3 * 8)
+    out = tmp_path / f"out.{ext}"
+    result = cli("run", chain, source, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == expected.read_bytes()
+
+
 def test_16_bit_pixels_load_as_stored_with_integer(tmp_path):
     from conftest import write_png
 

@@ -159,10 +159,12 @@ def _in_strips(pipeline) -> bool:
     return bool(steps) and not any(whole for _, whole in tiles.segments(steps))
 
 
-def stream(pipeline, source, mapping: str, depth: int, put_rows) -> None:
+def stream(pipeline, source, mapping: str, depth: int, put_rows=None, *, into=None) -> None:
     """Run ``pipeline`` on ``source`` strip by strip; ``put_rows(first_row, rows)`` gets
     each finished strip mapped by ``mapping`` and, for ``depth`` 8 or 16, quantised
-    (float32 for 32). A final min-max ``rescale`` takes a first pass for the extremes.
+    (float32 for 32), or the strips are quantised straight into the rows of ``into``
+    (an array of the result's shape). A final min-max ``rescale`` takes a first pass
+    for the extremes.
     """
     from imgfilter import tiles
     from imgfilter.image import stretch
@@ -178,19 +180,23 @@ def stream(pipeline, source, mapping: str, depth: int, put_rows) -> None:
             block = block.reshape((block.shape[0],) + tuple(shape[1:]))
             if final is not None:
                 block = stretch(block, low, high)
-            put_rows(first, finish(block, mapping, depth))
+            if into is None:
+                put_rows(first, finish(block, mapping, depth))
+            else:
+                finish(block, mapping, depth, into[first : first + len(block)])
 
         tiles.run_steps(steps, source, None, strip_bytes=EIGHT_BIT_STRIP_BYTES, sink=sink)
 
 
-def finish(block, mapping: str, depth: int):
-    """A finished strip mapped by ``mapping`` and, for ``depth`` 8 or 16, quantised."""
+def finish(block, mapping: str, depth: int, out=None):
+    """A finished strip mapped by ``mapping`` and, for ``depth`` 8 or 16, quantised
+    (into ``out`` if given)."""
     from imgfilter.image import rescale
     from imgfilter.io._save import quantise
 
     if mapping != "none" and not (mapping == "clip" and depth != 32):
         block = rescale(block, mapping)  # quantising clips on its own
-    return block if depth == 32 else quantise(block, depth)
+    return block if depth == 32 else quantise(block, depth, out)
 
 
 def integer_strips(pipeline, image, fmt: str, mapping: str, depth, meta) -> int | None:
@@ -210,23 +216,19 @@ def integer_strips(pipeline, image, fmt: str, mapping: str, depth, meta) -> int 
     return formats.output_depth(fmt, depth, meta.bit_depth, mapping, channels)
 
 
-def to_integer(pipeline, image, mapping: str, depth: int):
+def to_integer(pipeline, image, mapping: str, depth: int, fmt: str):
     """``pipeline`` on 8- or 16-bit ``image``, mapped and quantised strip by strip into
-    uint8 (``depth`` 8) or uint16 (16), ready to be written as it is.
-
+    uint8 (``depth`` 8) or uint16 (16), ready to be written as an ``fmt`` file as it is.
     """
     import numpy as np
 
     from imgfilter.image import Scaled16
-    from imgfilter.io._save import Quantised
+    from imgfilter.io._save import Quantised, pixel_buffer
 
     source = Scaled16(image) if image.dtype == np.uint16 else image
-    out = np.empty(pipeline.check_shape(image.shape), dtype=np.uint8 if depth == 8 else np.uint16)
-
-    def put_rows(first: int, rows) -> None:
-        out[first : first + len(rows)] = rows
-
-    stream(pipeline, source, mapping, depth, put_rows)
+    shape = pipeline.check_shape(image.shape)
+    out = pixel_buffer(shape, fmt) if depth == 8 else np.empty(shape, dtype=np.uint16)
+    stream(pipeline, source, mapping, depth, into=out)
     return out if depth == 8 else out.view(Quantised)
 
 

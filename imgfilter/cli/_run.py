@@ -127,6 +127,7 @@ class Job:
     def _make(self, task: Task) -> bool:
         from imgfilter import io
         from imgfilter.cli import _rows
+        from imgfilter.io import _read
 
         fmt = target_format(task, self.fmt)
         # Feature maps are each mapped on their own with the step's mapping; an image
@@ -140,12 +141,15 @@ class Job:
         if task.source == STDIO:
             image, meta = io.load_bytes(self.stdin or b"", metadata=True, integer=True)
         else:
-            image, meta = io.load(task.source, metadata=True, integer=True)
+            image, meta = _read.load_rows(task.source)
         if self.stop.is_set():
             return False
         depth = _rows.integer_strips(self.pipeline, image, fmt, mapping, self.depth, meta)
         if depth is not None:
-            result, mapping = _rows.to_integer(self.pipeline, image, mapping, depth), "clip"
+            result, mapping = (
+                _rows.to_integer(self.pipeline, image, mapping, depth, fmt),
+                "clip",
+            )
         else:
             image = io.as_float(image)
             result = self.pipeline.run(image, alpha=self.alpha)

@@ -33,6 +33,7 @@ from imgfilter._checks import file_problem
 from imgfilter.errors import ImageFileError
 from imgfilter.io import _contain, _guard, _metadata, _npy, _png16, _pnm16, _text, _tiff16
 from imgfilter.io._metadata import Metadata
+from imgfilter.io._pillow_rows import PillowRows, copied_in_bands
 
 # Pillow's names of the formats the contract lists (PPM covers PBM, PGM, PPM, PNM, PFM).
 FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF", "PPM"]
@@ -101,6 +102,18 @@ def load(path: str | os.PathLike, metadata: bool = False, integer: bool = False)
     return (pixels, meta["metadata"]) if metadata else pixels
 
 
+def load_rows(path: str | os.PathLike):
+    """``load(path, metadata=True, integer=True)`` for a caller that reads the pixels
+    a strip at a time: an 8-bit gray or RGB file that Pillow decodes comes back as a
+    :class:`~imgfilter.io._pillow_rows.PillowRows` over Pillow's memory, not a copy.
+    """
+    path = os.fspath(path)
+    with _contain.decoding(path) as notes, open_image_file(path) as (file, size):
+        pixels, meta = decode(file, size, path, notes, True, True, rows=True)
+    _contain.emit(notes)
+    return pixels, meta["metadata"]
+
+
 def load_bytes(data: bytes, name: str = "<stdin>", metadata: bool = False, integer: bool = False):
     """Decode an image held in memory, like :func:`load`; errors start with ``name``.
 
@@ -153,12 +166,15 @@ def decode(
     notes: list[str],
     metadata: bool = False,
     integer: bool = False,
+    *,
+    rows: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Return (pixels, meta) of the image in ``file`` (``size`` bytes from its start).
 
     meta holds the file's format, mode and bit depth, and with ``metadata`` its
     :class:`Metadata` under "metadata"; warnings are added to ``notes``. With
-    ``integer``, 8- and 16-bit pixels stay uint8 and uint16 (see :func:`load`).
+    ``integer``, 8- and 16-bit pixels stay uint8 and uint16 (see :func:`load`), and
+    with ``rows`` too 8-bit gray and RGB may be a ``PillowRows`` (see :func:`load_rows`).
     """
     text_format = _text.format_of_name(name)
     if text_format is not None:
@@ -178,11 +194,13 @@ def decode(
         pixels, orientation, meta = _decode_pnm16(file, size, pnm, name, notes)
         meta["metadata"] = Metadata()
     else:
-        pixels, orientation, meta = _decode_pillow(file, head, name, notes, want, integer)
+        pixels, orientation, meta = _decode_pillow(
+            file, head, name, notes, want, integer, rows and integer
+        )
     if pixels.dtype == np.uint16 and not integer:
         pixels = _scaled(pixels)
     if orientation in _ORIENT:
-        pixels = np.ascontiguousarray(_ORIENT[orientation](pixels))
+        pixels = np.ascontiguousarray(_ORIENT[orientation](np.asarray(pixels)))
     if metadata:
         found = meta["metadata"]
         bits = meta["bit_depth"] if meta["mode"] != "F" else None
@@ -253,15 +271,13 @@ def _decode_pnm16(
     return pixels, 1, meta
 
 
-_BAND_BYTES = 1 << 22  # pixels copied out of Pillow a band at a time
-
-
 def as_float(pixels: np.ndarray) -> np.ndarray:
     """Pixels from ``load(..., integer=True)`` as ``load`` gives them: float32, 0-255.
 
     >>> as_float(np.array([[0, 65535]], dtype=np.uint16)).tolist()
     [[0.0, 255.0]]
     """
+    pixels = np.asarray(pixels)  # a PillowRows is copied out here
     if pixels.dtype == np.uint16:
         return _scaled(pixels)
     return pixels.astype(np.float32, copy=False)
@@ -281,9 +297,11 @@ def _decode_pillow(
     notes: list[str],
     want: list[str] | None,
     integer: bool = False,
+    rows: bool = False,
 ) -> tuple[np.ndarray, int, dict[str, Any]]:
     """Any file Pillow reads; with ``want`` (the notes) its metadata too; 16-bit
-    pixels come back as uint16, 8-bit ones as uint8 with ``integer``."""
+    pixels come back as uint16, 8-bit ones as uint8 with ``integer`` (or as a
+    ``PillowRows`` with ``rows``)."""
     found: dict[bytes, bytes] = {}
     try:
         image = Image.open(file, formats=FORMATS)
@@ -304,7 +322,7 @@ def _decode_pillow(
         pixels = _tiff16.decode(image, file)
     else:
         image.load()
-        pixels = _pillow_pixels(image, name, bits, notes, integer)
+        pixels = _pillow_pixels(image, name, bits, notes, integer, rows)
     if want is not None:
         meta["metadata"], orientation = _metadata.from_pillow(image, name, want)
         if b"iCCP" in found:
@@ -358,10 +376,12 @@ def _pillow_pixels(
     bits: int,
     notes: list[str] | None = None,
     integer: bool = False,
+    rows: bool = False,
 ) -> np.ndarray:
     """Pixels of a loaded Pillow image in the image model (gray/LA/RGB/RGBA, 0-255 scale).
 
     A warning for ``name`` (8-bit precision of deeper colour) is added to ``notes``.
+    With ``rows`` (and ``integer``) gray and RGB stay in Pillow, as a ``PillowRows``.
     """
     notes = [] if notes is None else notes
     mode, keyed = image.mode, "transparency" in image.info
@@ -384,7 +404,7 @@ def _pillow_pixels(
             ImageCms.applyTransform(image, ImageCms.buildTransform(lab, srgb, "LAB", "RGB"))
         )
     elif mode in ("L", "LA", "RGB", "RGBA"):
-        pixels = _copied_in_bands(image)
+        pixels = PillowRows(image) if rows and mode in ("L", "RGB") else copied_in_bands(image)
     elif mode == "F":
         pixels = np.asarray(image)
     elif mode.startswith("I;16") or (mode == "I" and bits <= 16):
@@ -393,23 +413,9 @@ def _pillow_pixels(
         pixels = np.asarray(image)
     else:
         raise ImageFileError(f"{name}: unsupported image mode {mode!r}")
+    if isinstance(pixels, PillowRows):
+        return pixels
     return pixels if integer and pixels.dtype == np.uint8 else pixels.astype(np.float32)
-
-
-def _copied_in_bands(image: Image.Image) -> np.ndarray:
-    """The pixels of a loaded 8-bit image, copied out a band of rows at a time.
-
-    ``np.asarray(image)`` goes through ``tobytes``, which joins the encoded chunks: two
-    full copies at once beside Pillow's own (four bytes a pixel); bands make one.
-    """
-    width, height = image.size
-    channels = len(image.getbands())
-    pixels = np.empty((height, width, channels) if channels > 1 else (height, width), np.uint8)
-    rows = max(1, _BAND_BYTES // max(1, width * channels))
-    for top in range(0, height, rows):
-        band = image.crop((0, top, width, min(height, top + rows)))
-        pixels[top : top + rows] = np.asarray(band)
-    return pixels
 
 
 def _gray_palette(image: Image.Image) -> bool:

@@ -155,18 +155,28 @@ def _as_image(image: Any, fmt: str) -> np.ndarray:
 _QUANTISE_BAND_BYTES = 1 << 20
 
 
-def quantise(values: np.ndarray, depth: int) -> np.ndarray:
+def quantise(values: np.ndarray, depth: int, out: np.ndarray | None = None) -> np.ndarray:
     """0-255 floats -> uint8 or uint16 (x257), clipped, rounding half to even; NaN -> 0.
 
-    Works through the rows in bands, so no full-size float temporary is made.
+    Works through the rows in bands, so no full-size float temporary is made. With
+    ``out`` (an array of ``values``' shape and the depth's dtype) the result goes there.
+
+    >>> quantise(np.array([[-3.0, 2.5, 3.5, 300.0]], np.float32), 8)
+    array([[  0,   2,   4, 255]], dtype=uint8)
     """
     scale, top, dtype = (1, 255, np.uint8) if depth == 8 else (257, 65535, np.uint16)
-    if values.dtype == dtype:
+    if values.dtype == dtype and out is None:
         return values
     compiled = _native.module("_quantise")
     if compiled is not None and values.dtype == np.float32:
-        return compiled.quantise(values, depth)
-    out = np.empty(values.shape, dtype=dtype)
+        if out is None:
+            return compiled.quantise(values, depth)
+        rgbx = _rgbx_base(out)
+        if rgbx is not None or out.flags.c_contiguous:
+            compiled.quantise(values, depth, out if rgbx is None else rgbx)
+            return out
+    if out is None:
+        out = np.empty(values.shape, dtype=dtype)
     rows = max(1, _QUANTISE_BAND_BYTES // max(1, values[0].nbytes))
     for r0 in range(0, values.shape[0], rows):
         band = values[r0 : r0 + rows] * np.float32(scale)
@@ -240,7 +250,7 @@ def _prepare(
             )
         return _write_bytes(lambda: _tiff16.encode(pixels, _metadata.tiff_tags(kept)))
 
-    pillow = Image.fromarray(pixels)
+    pillow = _pillow_image(pixels, fmt)
     options: dict[str, Any] = _metadata.pillow_options(kept, fmt)
     if fmt == "PNG":
         options["compress_level"] = PNG_COMPRESS_LEVEL
@@ -249,6 +259,57 @@ def _prepare(
     elif fmt == "WEBP":
         options.update({"quality": quality} if quality else {"lossless": True, "exact": True})
     return lambda file: pillow.save(file, format=fmt, **options)
+
+
+def pixel_buffer(shape: tuple[int, ...], fmt: str) -> np.ndarray:
+    """An empty uint8 array of ``shape`` to fill with the pixels of an ``fmt`` file,
+    laid out so that :func:`save` hands it to the encoder as it is.
+
+    Pillow keeps RGB in four bytes a pixel (RGBX) and its JPEG encoder reads that
+    layout, so RGB for JPEG is a view of an RGBX array: no copy into Pillow at save.
+    Only the compiled quantiser writes that view in one pass (numpy's copy into it
+    cost 115 ms at 4096², against 6 ms into plain RGB), so the numpy engine gets RGB.
+
+    >>> pixel_buffer((2, 3, 3), "JPEG").shape
+    (2, 3, 3)
+    """
+    rgbx = fmt == "JPEG" and len(shape) == 3 and shape[2] == 3
+    if rgbx and _native.module("_quantise") is not None:
+        return np.empty((*shape[:2], 4), np.uint8)[..., :3]
+    return np.empty(shape, np.uint8)
+
+
+def _pillow_image(pixels: np.ndarray, fmt: str) -> Image.Image:
+    """A Pillow image of uint8 ``pixels``: for JPEG, whose encoder ignores the fourth
+    byte, the RGB view of an RGBX array is shared; anything else is copied."""
+    rgbx = _rgbx_base(pixels) if fmt == "JPEG" else None
+    if rgbx is None:
+        return Image.fromarray(pixels)
+    height, width = pixels.shape[:2]
+    return Image.frombuffer("RGBX", (width, height), rgbx, "raw", "RGBX", 0, 1)
+
+
+def _rgbx_base(pixels: np.ndarray) -> np.ndarray | None:
+    """The rows of a C-contiguous (H, W, 4) uint8 array whose first three channels
+    ``pixels`` is (:func:`pixel_buffer` for JPEG, or rows of it), or None."""
+    base = pixels.base
+    if not (
+        pixels.size
+        and pixels.dtype == np.uint8
+        and pixels.ndim == 3
+        and pixels.shape[2] == 3
+        and isinstance(base, np.ndarray)
+        and base.dtype == np.uint8
+        and base.ndim == 3
+        and base.shape[1:] == (pixels.shape[1], 4)
+        and base.flags.c_contiguous
+        and pixels.strides == base.strides
+    ):
+        return None
+    first, rest = divmod(pixels.ctypes.data - base.ctypes.data, base.strides[0])
+    if rest or first < 0 or first + pixels.shape[0] > base.shape[0]:
+        return None
+    return base[first : first + pixels.shape[0]]
 
 
 def _write_bytes(make: Callable[[], bytes]) -> Callable[[Any], None]:
