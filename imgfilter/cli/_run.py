@@ -239,6 +239,8 @@ def run_tasks(
 ) -> int:
     """Run every task (on ``jobs`` threads, or on ``pool``), report each in order; the
     exit code. ``pool`` is any ``concurrent.futures``-like executor (Dask's)."""
+    if PROGRAM["on"]:
+        keep_freed_memory()
     tally = _Tally(len(tasks))
     futures: list[Future] = []
     done, before = 0, None
@@ -345,6 +347,36 @@ def _is_terminal(stream) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+HEAP_BLOCK_BYTES = 256 << 20
+"""Blocks up to this size come from malloc's heap, where freed memory is reused."""
+KEPT_FREE_BYTES = 1 << 30
+"""Free memory glibc may keep at the top of the heap before it gives any back."""
+
+
+def keep_freed_memory() -> None:
+    """Let glibc's malloc keep freed memory in this process for the next allocation.
+
+    By default it maps blocks from 128 KiB up afresh and gives them back when freed
+    (strips' buffers, Pillow's blocks), so each pays its page faults again; on a
+    virtual machine whose host takes free pages back, a fresh megabyte costs up to
+    2 ms. Measured on one (4096² RGB JPEG, median of 12, interleaved): Gaussian σ=2
+    665 → 590 ms, the 3-step pipeline 1101 → 978 ms. The command line only (a
+    library must not change its process's allocator); other C libraries: nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
+    mallopt(m_mmap_threshold, HEAP_BLOCK_BYTES)
+    mallopt(m_trim_threshold, KEPT_FREE_BYTES)
 
 
 def cores() -> int:
