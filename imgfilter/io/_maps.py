@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from imgfilter import formats
 from imgfilter.image import rescale as _rescale
@@ -72,6 +72,8 @@ def _label(k: int, name: str) -> str:
 
 
 def _font(size: int):
+    from PIL import ImageFont  # FreeType: loaded only when a sheet is drawn
+
     return ImageFont.load_default(size=size)
 
 
@@ -80,6 +82,8 @@ def sheet(maps: np.ndarray, names: Sequence[str]) -> np.ndarray:
     count, (height, width) = maps.shape[2], maps.shape[:2]
     grid = layout(count, height, width, names)
     canvas = Image.new("L", grid.shape[::-1], int(BACKGROUND))
+    from PIL import ImageDraw
+
     draw, font = ImageDraw.Draw(canvas), _font(grid.font_size)
     for k, (y, x) in enumerate(grid.origins):
         draw.rectangle((x - 1, y - 1, x + width, y + height), outline=int(FRAME))

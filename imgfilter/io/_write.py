@@ -20,7 +20,6 @@ import errno
 import io
 import os
 import re
-import secrets
 import shutil
 import stat
 import threading
@@ -206,7 +205,7 @@ def _claim_name(
     """Create a fresh ``.NAME.XXXXXXXX.tmp`` with ``create`` and register it for clean-up."""
     base = os.path.basename(target)[:200]  # room for the suffix within the 255-byte limit
     for _ in range(100):
-        temp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
+        temp = os.path.join(folder, f".{base}.{os.urandom(4).hex()}.tmp")
         with _LOCK:  # registered before it exists, so a clean-up after a signal never misses it
             if _STOPPED["on"]:
                 raise ImageFileError(f"{path}: not written: imgfilter is stopping")
