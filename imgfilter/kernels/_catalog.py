@@ -341,6 +341,22 @@ def _builtin_folder() -> Path:
     return packaged if packaged.is_dir() else here.parents[2] / "kernels"
 
 
+def _fixed_entry(folder_item) -> CatalogEntry:
+    source = str(folder_item)
+    data = json.loads(folder_item.read_text(encoding="utf-8"))
+    kernel = parse_kernel(data, source)
+    kernel = Kernel(kernel.name, kernel.matrix, kernel.description, "built-in")
+    definition = format_matrix(data["matrix"], data.get("divisor"))
+    if data.get("normalize"):
+        definition += "\nnormalised to sum 1"
+
+    @takes(image=False)
+    def builder(label: str) -> Kernel:
+        return kernel
+
+    return CatalogEntry(kernel.name, kernel.description, source, definition, builder)
+
+
 @functools.lru_cache(maxsize=1)
 def _entries() -> dict[str, CatalogEntry]:
     found = {e.name: e for e in _PARAMETRIC}
