@@ -6,7 +6,8 @@ Every row times imgfilter and its competitors interleaved (imgfilter, then each
 competitor, round-robin), after one warm-up call each, and reports medians and
 the ratio imgfilter / competitor (below 1: imgfilter is faster). Before a time
 counts, the competitor's warm-up output is checked against imgfilter's; a
-mismatch is marked "!" and listed. See bench/README.md.
+mismatch is marked "!" and listed. Every timed run starts with the CPU caches
+emptied of its input (bench/caches.py). See bench/README.md.
 
 Freed memory stays in this process (glibc's ``MALLOC_MMAP_MAX_=0`` and a trim
 threshold larger than any run, set by re-starting the process once): on a virtual
@@ -44,6 +45,7 @@ REPO = BENCH.parent
 sys.path[:0] = [str(BENCH), str(REPO)]  # benchmark this checkout's imgfilter
 
 import batch_rows  # noqa: E402
+import caches  # noqa: E402
 import cli_rows  # noqa: E402
 import huge_rows  # noqa: E402
 import workloads  # noqa: E402
@@ -105,8 +107,10 @@ def measure(cells: list[Cell], repeats: int, slow: float) -> dict[str, Any]:
 
 
 def timed(fn: Callable[[Any], Any], arg: Any, calls: int = 1) -> tuple[float, Any]:
-    """Seconds per call of ``fn(arg)``, over ``calls`` calls in a row, and its result."""
+    """Seconds per call of ``fn(arg)``, over ``calls`` calls in a row, and its result;
+    the caches hold none of ``arg`` at the start (see bench/caches.py)."""
     gc.collect()
+    caches.evict()
     gc.disable()
     try:
         start = time.perf_counter()

@@ -47,7 +47,9 @@ def test_sobel_components_match_scipy_correlate(photo, direction):
     np.testing.assert_allclose(filters.sobel(photo, direction), expected, **TOL)
 
 
-def test_sobel_magnitude_is_l2_of_components(photo):
+@pytest.mark.parametrize("band_bytes", [1 << 20, 1000])  # one band; bands of a few rows
+def test_sobel_magnitude_is_l2_of_components(photo, band_bytes, monkeypatch):
+    monkeypatch.setattr(filters, "MAGNITUDE_BAND_BYTES", band_bytes)
     gx, gy = filters.sobel(photo, "x"), filters.sobel(photo, "y")
     np.testing.assert_allclose(filters.sobel(photo), np.hypot(gx, gy), **TOL)
 

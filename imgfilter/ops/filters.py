@@ -68,6 +68,9 @@ def box(image, size=3, *, border: str = "reflect", cval: float = 0.0) -> np.ndar
     )
 
 
+MAGNITUDE_BAND_BYTES = 1 << 20  # 4096² RGB: 120 -> 98-103 ms against one whole-image pass each
+
+
 @takes(direction=Param("choice", choices=SOBEL_DIRECTIONS), border=BORDER, cval=CVAL)
 def sobel(
     image, direction: str = "magnitude", *, border: str = "reflect", cval: float = 0.0
@@ -82,11 +85,18 @@ def sobel(
         return engine.convolve(image, get_kernel(f"sobel-{direction}"), **options)
     gx = engine.convolve(image, get_kernel("sobel-x"), **options)
     gy = engine.convolve(image, get_kernel("sobel-y"), **options)
-    # In place, without np.hypot's overflow guard (needless on the 0-255 scale): 2x faster.
-    np.multiply(gx, gx, out=gx)
-    np.multiply(gy, gy, out=gy)
-    np.add(gx, gy, out=gx)
-    return np.sqrt(gx, out=gx)
+
+    def magnitude(r0: int, r1: int) -> None:
+        # In place, without np.hypot's overflow guard (needless on the 0-255 scale): 2x
+        # faster; a band at a time, so the four passes read the band from the cache.
+        x, y = gx[r0:r1], gy[r0:r1]
+        np.multiply(x, x, out=x)
+        np.multiply(y, y, out=y)
+        np.add(x, y, out=x)
+        np.sqrt(x, out=x)
+
+    engine.in_bands(gx.shape[0], gx[:1].nbytes, magnitude, band_bytes=MAGNITUDE_BAND_BYTES)
+    return gx
 
 
 @takes(reads_bytes=True, kind=Param("int", choices=LAPLACIAN_KINDS), border=BORDER, cval=CVAL)
