@@ -402,12 +402,6 @@ def _column_phase(source: np.ndarray, start: int, step: int) -> np.ndarray:
 # --- threads ------------------------------------------------------------------------------
 
 
-BANDS_PER_CORE = 2
-"""At least this many bands per core where the rows allow: three bands of a 1024² RGB
-image kept one of two cores idle a third of the time (3×3 kernel with the caches
-emptied first: 4.7 -> 4.1 ms)."""
-
-
 def in_bands(
     height: int, row_bytes: int, run, *, band_bytes: int = TILE_BYTES, min_rows: int = 1
 ) -> None:
@@ -422,8 +416,7 @@ def in_bands(
     >>> sorted(seen)
     [(0, 1), (1, 2), (2, 3)]
     """
-    rows = min(band_bytes // max(1, row_bytes), -(-height // (BANDS_PER_CORE * cores())))
-    rows = max(min_rows, rows)
+    rows = max(min_rows, band_bytes // max(1, row_bytes))
     bounds = [(r, min(height, r + rows)) for r in range(0, height, rows)]
     if len(bounds) == 1 or height * row_bytes < PARALLEL_MIN_BYTES or _in_worker.active:
         for r0, r1 in bounds:
