@@ -91,6 +91,18 @@ def test_kernels_on_gray_and_colour_images(name, channels, monkeypatch):
     same_bits(fast, slow)
 
 
+@pytest.mark.parametrize("name", ["3x3", "symmetric", "many"])
+@pytest.mark.parametrize("shape", [(4, 2731, 3), (3, 8192), (3, 8195), (2, 16390)])
+def test_rows_longer_than_one_chunk_of_the_loop(name, shape, monkeypatch):
+    """Rows of more values than the loop's chunk (IMF_CHUNK, 8192 floats): whole
+    chunks, a remainder, and exactly one or two chunks."""
+    image, weights = pixels(sum(shape), shape), kernel(name)
+    same_bits(*both(lambda: engine.convolve(image, weights, strategy="direct"), monkeypatch))
+    if name == "symmetric":  # rank 1: the two 1-D passes too
+        run = lambda: engine.convolve(image, weights, strategy="separable")  # noqa: E731
+        same_bits(*both(run, monkeypatch))
+
+
 @pytest.mark.parametrize("stride", [1, 2, 3, (1, 3), (3, 2)])
 @pytest.mark.parametrize("dilation", [1, 2, 3, (3, 1)])
 @pytest.mark.parametrize("name", ["3x3", "5x7", "symmetric", "units"])

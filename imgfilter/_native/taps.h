@@ -25,8 +25,12 @@
 #include <stdint.h>
 
 /* Rows are walked one after the other (a chunk loop outside the row loop measured
- * slower: rows of a power-of-two width alias in the cache, and prefetch is lost). */
-#define IMF_CHUNK 1024
+ * slower: rows of a power-of-two width alias in the cache, and prefetch is lost).
+ * Chunks of 8192 floats (32 KB; the chunk and the scratch row stay in the L2 cache)
+ * read each source row in longer runs than chunks of 1024 did: on rows fresh from
+ * memory, the loop alone on a 1024² RGB 3x3 kernel took 2.6-3.1 ms against 3.5-3.8,
+ * and gaussian at 4096² RGB 101 ms against 111 (medians of four runs, interleaved). */
+#define IMF_CHUNK 8192
 #define IMF_SUM_MAX 4      /* taps of one group per SUM pass */
 #define IMF_PRODUCTS_MAX 8 /* one-tap groups per PRODUCTS pass */
 #define IMF_PAIRS_MAX 4    /* two-tap groups per PAIRS pass */
