@@ -461,7 +461,11 @@ def test_bands_cover_the_rows_once(height, band_rows, min_rows):
 
     seen = []
     _compute.in_bands(
-        height, 10, lambda r0, r1: seen.append((r0, r1)), band_bytes=band_rows * 10, min_rows=min_rows
+        height,
+        10,
+        lambda r0, r1: seen.append((r0, r1)),
+        band_bytes=band_rows * 10,
+        min_rows=min_rows,
     )
     seen.sort()
     assert [r for r0, r1 in seen for r in range(r0, r1)] == list(range(height))

@@ -33,7 +33,12 @@ def test_every_block_is_the_pillow_images_pixels(mode, height, width, bounds):
     rows = PillowRows(image)
     a, b, c, d = bounds
     assert rows.shape == whole.shape and rows.dtype == whole.dtype and rows.ndim == whole.ndim
-    for key in ((slice(a, b), slice(c, d)), slice(a, b), (slice(a, b),), (slice(None), slice(c, d))):
+    for key in (
+        (slice(a, b), slice(c, d)),
+        slice(a, b),
+        (slice(a, b),),
+        (slice(None), slice(c, d)),
+    ):
         block = rows[key]
         assert block.dtype == np.uint8
         np.testing.assert_array_equal(block, whole[key])
@@ -49,6 +54,8 @@ def test_other_keys_and_the_whole_read_the_whole_image(mode):
     np.testing.assert_array_equal(rows[::2, 1::3], whole[::2, 1::3])
     np.testing.assert_array_equal(rows[4], whole[4])
     assert len(rows) == 9
+    with pytest.raises(ValueError, match="copy=False"):
+        rows.__array__(copy=False)  # numpy 2's np.asarray(rows, copy=False)
 
 
 def test_copied_in_bands_crosses_band_edges(monkeypatch):

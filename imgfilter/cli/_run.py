@@ -146,10 +146,8 @@ class Job:
             return False
         depth = _rows.integer_strips(self.pipeline, image, fmt, mapping, self.depth, meta)
         if depth is not None:
-            result, mapping = (
-                _rows.to_integer(self.pipeline, image, mapping, depth, fmt),
-                "clip",
-            )
+            result = _rows.to_integer(self.pipeline, image, mapping, depth, fmt)
+            mapping = "clip"
         else:
             image = io.as_float(image)
             result = self.pipeline.run(image, alpha=self.alpha)

@@ -79,11 +79,11 @@ def _font(size: int):
 
 def sheet(maps: np.ndarray, names: Sequence[str]) -> np.ndarray:
     """The labelled sheet (float32 gray, 0-255) of maps already mapped into 0-255."""
+    from PIL import ImageDraw  # loaded only when a sheet is drawn, as _font's FreeType
+
     count, (height, width) = maps.shape[2], maps.shape[:2]
     grid = layout(count, height, width, names)
     canvas = Image.new("L", grid.shape[::-1], int(BACKGROUND))
-    from PIL import ImageDraw
-
     draw, font = ImageDraw.Draw(canvas), _font(grid.font_size)
     for k, (y, x) in enumerate(grid.origins):
         draw.rectangle((x - 1, y - 1, x + width, y + height), outline=int(FRAME))

@@ -73,6 +73,8 @@ class PillowRows:
         return np.asarray(self)[key]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if copy is False:
+            raise ValueError("PillowRows copies its pixels out of Pillow: copy=False is impossible")
         pixels = copied_in_bands(self._image)
         return pixels if dtype is None else pixels.astype(dtype)
 
