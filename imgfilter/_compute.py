@@ -408,8 +408,11 @@ def in_bands(
     """Call ``run(r0, r1)`` over bands of rows of about ``band_bytes``, on every core.
 
     Bands keep each call's working set in the cache, and threads pay off because
-    numpy releases the GIL inside its loops. Called from inside a band, it runs
-    in line, so bands may nest without waiting on each other.
+    numpy releases the GIL inside its loops. The calling thread takes bands too, beside
+    the pool's threads, and at most one band a core runs at any time in the process
+    (``_cores_free``), however many threads call this at once (``--jobs``). Called from
+    inside a band, it runs in line, so bands may nest without waiting on each other.
+    The first error stops the bands not yet started and is raised here.
 
     >>> seen = []
     >>> in_bands(3, 100, lambda r0, r1: seen.append((r0, r1)), band_bytes=100)
@@ -422,17 +425,36 @@ def in_bands(
         for r0, r1 in bounds:
             run(r0, r1)
         return
+    todo, taking, failed = iter(bounds), threading.Lock(), []
 
-    def work(band: tuple[int, int]) -> None:
+    def drain() -> None:
         _in_worker.active = True
         try:
             with inside_library():
-                run(*band)
+                while not failed:
+                    with taking:
+                        band = next(todo, None)
+                    if band is None:
+                        return
+                    with _cores_free():
+                        run(*band)
+        except BaseException as error:  # noqa: BLE001 - raised in the caller below
+            failed.append(error)
         finally:
             _in_worker.active = False
 
-    for _ in _pool().map(work, bounds):  # iterating re-raises a band's error
-        pass
+    helpers = [_pool().submit(drain) for _ in range(min(cores(), len(bounds)) - 1)]
+    drain()
+    for helper in helpers:
+        helper.result()
+    if failed:
+        raise failed[0]
+
+
+@lru_cache(maxsize=1)
+def _cores_free() -> threading.BoundedSemaphore:
+    """One token a core: a band runs while it holds one."""
+    return threading.BoundedSemaphore(cores())
 
 
 class _WorkerFlag(threading.local):

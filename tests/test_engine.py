@@ -470,3 +470,51 @@ def test_bands_cover_the_rows_once(height, band_rows, min_rows):
     seen.sort()
     assert [r for r0, r1 in seen for r in range(r0, r1)] == list(range(height))
     assert max(r1 - r0 for r0, r1 in seen) == min(height, max(min_rows, band_rows))
+
+
+def test_bands_run_on_the_caller_and_the_pool_at_most_one_a_core():
+    """The calling thread takes bands too; three callers at once never run more bands
+    at a time than there are cores (``--jobs`` shares the cores, it does not add)."""
+    import threading
+    import time
+
+    from imgfilter import _compute
+
+    lock, running, most, names = threading.Lock(), [0], [0], set()
+
+    def band(r0: int, r1: int) -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            names.add(threading.current_thread().name)
+        time.sleep(0.005)
+        with lock:
+            running[0] -= 1
+
+    def call() -> None:
+        _compute.in_bands(24, 1 << 20, band, band_bytes=1 << 20)
+
+    callers = [threading.Thread(target=call, name=f"caller{i}") for i in range(3)]
+    for thread in callers:
+        thread.start()
+    for thread in callers:
+        thread.join()
+    assert most[0] <= _compute.cores()
+    assert any(name.startswith("caller") for name in names)
+    if _compute.cores() > 1:
+        assert any(name.startswith("imgfilter") for name in names)
+
+
+def test_a_failing_band_is_raised_and_stops_the_bands_not_started():
+    from imgfilter import _compute
+
+    done = []
+
+    def band(r0: int, r1: int) -> None:
+        if r0 == 0:
+            raise ValueError("band 0 failed")
+        done.append(r0)
+
+    with pytest.raises(ValueError, match="band 0 failed"):
+        _compute.in_bands(64, 1 << 20, band, band_bytes=1 << 20)
+    assert len(done) < 63  # the caller's own first band failed: the rest stopped early
