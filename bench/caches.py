@@ -8,7 +8,7 @@ fits in the last-level cache (1024² RGB float32 is 12.6 MB; this machine's L3 h
 a buffer of twice the largest cache before every timed run puts every library in the
 same place: its input in memory, not in the cache.
 
->>> evict()  # touches twice the largest cache, about 10 ms here
+>>> evict()  # touches twice the largest cache, about 4 ms here
 """
 
 from __future__ import annotations

@@ -95,11 +95,7 @@ def load(path: str | os.PathLike, metadata: bool = False, integer: bool = False)
     ``pixels, meta = load("photo.jpg", metadata=True)`` then ``save(pixels, "out.png",
     metadata=meta)`` keeps its colour profile, EXIF and resolution.
     """
-    path = os.fspath(path)
-    with _contain.decoding(path) as notes, open_image_file(path) as (file, size):
-        pixels, meta = decode(file, size, path, notes, metadata, integer)
-    _contain.emit(notes)
-    return (pixels, meta["metadata"]) if metadata else pixels
+    return _load(path, metadata, integer)
 
 
 def load_rows(path: str | os.PathLike):
@@ -107,11 +103,15 @@ def load_rows(path: str | os.PathLike):
     a strip at a time: an 8-bit gray or RGB file that Pillow decodes comes back as a
     :class:`~imgfilter.io._pillow_rows.PillowRows` over Pillow's memory, not a copy.
     """
+    return _load(path, True, True, rows=True)
+
+
+def _load(path: str | os.PathLike, metadata: bool, integer: bool, rows: bool = False):
     path = os.fspath(path)
     with _contain.decoding(path) as notes, open_image_file(path) as (file, size):
-        pixels, meta = decode(file, size, path, notes, True, True, rows=True)
+        pixels, meta = decode(file, size, path, notes, metadata, integer, rows=rows)
     _contain.emit(notes)
-    return pixels, meta["metadata"]
+    return (pixels, meta["metadata"]) if metadata else pixels
 
 
 def load_bytes(data: bytes, name: str = "<stdin>", metadata: bool = False, integer: bool = False):
@@ -403,8 +403,10 @@ def _pillow_pixels(
         pixels = np.asarray(
             ImageCms.applyTransform(image, ImageCms.buildTransform(lab, srgb, "LAB", "RGB"))
         )
+    elif rows and mode in ("L", "RGB"):
+        return PillowRows(image)
     elif mode in ("L", "LA", "RGB", "RGBA"):
-        pixels = PillowRows(image) if rows and mode in ("L", "RGB") else copied_in_bands(image)
+        pixels = copied_in_bands(image)
     elif mode == "F":
         pixels = np.asarray(image)
     elif mode.startswith("I;16") or (mode == "I" and bits <= 16):
@@ -413,8 +415,6 @@ def _pillow_pixels(
         pixels = np.asarray(image)
     else:
         raise ImageFileError(f"{name}: unsupported image mode {mode!r}")
-    if isinstance(pixels, PillowRows):
-        return pixels
     return pixels if integer and pixels.dtype == np.uint8 else pixels.astype(np.float32)
 
 
