@@ -265,6 +265,33 @@ def test_stride_equals_subsampled_stride_one(stride, seed, kshape):
     )
 
 
+@pytest.mark.parametrize("route", ["every column", "phases"])
+@pytest.mark.parametrize(("kshape", "stride", "dilation"), [((3, 3), 2, 1), ((2, 5), 3, 2)])
+@pytest.mark.parametrize("strategy", ["direct", "separable"])
+def test_a_column_stride_by_either_route(route, kshape, stride, dilation, strategy, monkeypatch):
+    """Both ways of a column stride (``_compute._every_column_first``) equal a plain
+    loop; summing every column first gives exactly stride 1's sums."""
+    from imgfilter import _compute
+
+    taps = 10**6 if route == "every column" else -1
+    monkeypatch.setattr(_compute, "EVERY_COLUMN_TAPS", taps)
+    rng = np.random.default_rng(kshape[1] + stride)
+    image = random_image(rng, (23, 31, 3))
+    if strategy == "separable":
+        col, row = rng.uniform(-1, 1, kshape[0]), rng.uniform(-1, 1, kshape[1])
+        kernel = np.outer(col, row)
+        got = correlate_separable(image, col, row, stride=stride, dilation=dilation)
+        ones = correlate_separable(image, col, row, dilation=dilation)
+    else:
+        kernel = rng.uniform(-1, 1, kshape)
+        got = convolve(image, kernel, stride=stride, dilation=dilation, strategy="direct")
+        ones = convolve(image, kernel, dilation=dilation, strategy="direct")
+    expected = reference(image, kernel, stride=(stride,) * 2, dilation=(dilation,) * 2)
+    np.testing.assert_allclose(got, expected, **TOL)
+    if route == "every column":
+        np.testing.assert_array_equal(got, ones[::stride, ::stride])
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     n=st.tuples(st.integers(1, 40), st.integers(1, 40)),

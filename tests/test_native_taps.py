@@ -235,7 +235,9 @@ def test_the_loop_declines_what_it_cannot_run():
 
 
 @pytest.mark.parametrize("channels", [None, 3])
-def test_column_phases_of_a_stride(channels, monkeypatch):
+@pytest.mark.parametrize("every_column_taps", [-1, 10**6])  # phases, or every column first
+def test_column_phases_of_a_stride(channels, every_column_taps, monkeypatch):
+    monkeypatch.setattr(_compute, "EVERY_COLUMN_TAPS", every_column_taps)
     shape = (30, 50) if channels is None else (30, 50, channels)
     source, taps = pixels(8, shape), taps_of(kernel("many", 3))
 
