@@ -149,7 +149,7 @@ class Operation:
 
         result = np.asarray(self.function()(image, **params))
         if result.dtype == bool:
-            return result.astype(np.float32) * np.float32(255)
+            return np.multiply(result, np.float32(255), dtype=np.float32)
         return result.astype(np.float32, copy=False)
 
     def needs_whole_image(self, params: Mapping[str, Any]) -> bool:

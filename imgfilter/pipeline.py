@@ -240,7 +240,8 @@ class Pipeline:
         return self.output_mapping
 
     def run(self, image, alpha: str = "premultiply") -> Any:
-        """Apply every step to ``image`` (float32 throughout), strip by strip.
+        """Apply every step to ``image`` (float32 throughout; 8-bit pixels are converted
+        a strip at a time), strip by strip.
 
         An image with 2 or 4 channels carries alpha in its last channel. ``alpha``:
         ``premultiply`` (steps that average neighbours filter colour × alpha and alpha
@@ -257,7 +258,7 @@ class Pipeline:
 
             return chunked.run_pipeline(self, image, alpha)
         warn_unit_scale(image)
-        colour, plane = split_alpha(image_array(image))
+        colour, plane = split_alpha(image_array(image, keep_bytes=True))  # strips convert
         self.check_shape(colour.shape)
         from imgfilter import tiles
 

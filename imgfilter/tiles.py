@@ -190,7 +190,9 @@ def run_steps(
         if segment:
             colour, alpha = _run_segment(segment, colour, alpha, mode, (strip_rows, strip_bytes))
         if whole is not None:
-            colour, alpha = whole.op.carry(_float(colour), _float(alpha), whole.params, mode)
+            as_is = alpha is None and _reads_bytes(whole, colour)  # canny on 8-bit pixels
+            colour = colour if as_is else _float(colour)
+            colour, alpha = whole.op.carry(colour, _float(alpha), whole.params, mode)
     return _float(colour), _float(alpha)
 
 

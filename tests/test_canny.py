@@ -184,3 +184,33 @@ def test_result_does_not_depend_on_the_band_size(monkeypatch):
     whole = canny(gray, 1.0, 20, 40)
     monkeypatch.setattr(module, "BAND_ROWS", 7)
     assert np.array_equal(canny(gray, 1.0, 20, 40), whole)
+
+
+def test_8_bit_pixels_give_the_edges_of_their_float32_values_without_a_float32_copy():
+    """canny (and grayscale) read uint8 as it is: the same bits as from float32, and
+    no float32 copy of the colour image (12.6 MB here) is ever made."""
+    import tracemalloc
+
+    from imgfilter.ops import filters
+    from imgfilter.pipeline import Pipeline
+
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
+    values = pixels.astype(np.float32)
+    gray = filters.grayscale(pixels)
+    assert gray.dtype == np.float32
+    np.testing.assert_array_equal(gray.view(np.uint32), filters.grayscale(values).view(np.uint32))
+    step = Pipeline.parse("canny sigma=1.4 low=30 high=90")
+
+    def run(image):
+        tracemalloc.start()
+        try:
+            return step.run(image), tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    expected, float_peak = run(values)
+    got, byte_peak = run(pixels)
+    np.testing.assert_array_equal(got, expected)
+    # A float32 copy of the colour would add values.nbytes to the peak of the float run.
+    assert byte_peak < float_peak + values.nbytes / 2, (byte_peak, float_peak)

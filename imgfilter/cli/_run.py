@@ -149,7 +149,8 @@ class Job:
             result = _rows.to_integer(self.pipeline, image, mapping, depth, fmt)
             mapping = "clip"
         else:
-            image = io.as_float(image)
+            if image.dtype != "uint8":  # 8-bit pixels go in as they are (no float32 copy)
+                image = io.as_float(image)
             result = self.pipeline.run(image, alpha=self.alpha)
         had_alpha = image.ndim == 3 and image.shape[2] in (2, 4)
         del image  # the input's memory is free before the encoder takes its own

@@ -68,7 +68,7 @@ _PARAMS = {
 }
 
 
-@takes(**_PARAMS, also=_check_thresholds)
+@takes(reads_bytes=True, **_PARAMS, also=_check_thresholds)
 def canny(
     image,
     sigma: float = 1.0,
@@ -133,7 +133,7 @@ def canny(
     return _hysteresis(candidates, candidates & (magnitude > high))
 
 
-@takes(**_PARAMS, also=_check_thresholds)
+@takes(reads_bytes=True, **_PARAMS, also=_check_thresholds)
 def thresholds(image, sigma=1.0, low=None, high=None, *, quantiles=None) -> tuple[float, float]:
     """The (low, high) thresholds :func:`canny` uses on ``image`` with these arguments.
 
@@ -154,6 +154,7 @@ def _pair(low, high):
 
 
 def _smoothed(image, sigma: float) -> np.ndarray:
+    """The float32 luminance of ``image`` (float32, or uint8 read as it is), smoothed."""
     gray = filters.grayscale(image)
     return filters.gaussian(gray, sigma) if sigma > 0 else gray
 

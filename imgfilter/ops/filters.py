@@ -147,27 +147,36 @@ def unsharp(
     return np.add(image, detail, out=detail)
 
 
-@takes()
+@takes(reads_bytes=True)
 def grayscale(image) -> np.ndarray:
-    """Luminance ``0.299 R + 0.587 G + 0.114 B`` (ITU-R 601-2, Pillow's "L"), float32.
+    """Luminance ``0.299 R + 0.587 G + 0.114 B`` (ITU-R 601-2, Pillow's "L"), float32,
+    of float32 or 8-bit pixels, computed a band of rows at a time (no full-size
+    temporaries).
 
-    A grayscale image is returned unchanged; a 4th (alpha) channel is ignored.
+    A grayscale image is returned as it is (as float32); a 4th (alpha) channel is
+    ignored.
 
     >>> grayscale(np.array([[[255.0, 0.0, 0.0]]])).round(3)
     array([[76.245]], dtype=float32)
     """
     if image.ndim == 2:
-        return image
+        return image.astype(np.float32, copy=False)
     if image.shape[2] not in (1, 2, 3, 4):
         raise ValueError(f"image needs 1-4 channels for grayscale, got shape {image.shape}")
     if image.shape[2] <= 2:
-        return image[..., 0].copy()
-    r, g, b = (image[..., c] for c in range(3))
-    return (
-        r * np.float32(LUMA_WEIGHTS[0])
-        + g * np.float32(LUMA_WEIGHTS[1])
-        + b * np.float32(LUMA_WEIGHTS[2])
-    )
+        return image[..., 0].astype(np.float32)
+    gray = np.empty(image.shape[:2], np.float32)
+    red, green, blue = (np.float32(weight) for weight in LUMA_WEIGHTS)
+
+    def luma(r0: int, r1: int) -> None:  # (r*wr + g*wg) + b*wb, in float32, a band at a time
+        band, out = image[r0:r1], gray[r0:r1]
+        term = np.empty_like(out)
+        np.multiply(band[..., 0], red, out=out)
+        out += np.multiply(band[..., 1], green, out=term)
+        out += np.multiply(band[..., 2], blue, out=term)
+
+    engine.in_bands(len(gray), gray[:1].nbytes, luma)
+    return gray
 
 
 @takes()
