@@ -6,7 +6,7 @@ predictor they know works: the pixel data is unpacked twice, first with the file
 Writing is an uncompressed little-endian TIFF, one IFD (Pillow's), chunky samples, strips.
 
 >>> import io, numpy as np
->>> from PIL import Image, TiffImagePlugin, TiffTags
+>>> from PIL import Image
 >>> pixels = np.array([[[0, 1, 65535]]], dtype=np.uint16)
 >>> decode(Image.open(io.BytesIO(encode(pixels))), encode(pixels)).tolist()
 [[[0, 1, 65535]]]
@@ -20,7 +20,7 @@ import sys
 from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image, TiffImagePlugin, TiffTags
+from PIL import Image
 
 _NATIVE = "L" if sys.byteorder == "little" else "B"
 # Unpackers of 16-bit colour samples that Pillow uses for TIFF (L/B: file order, N: native).
@@ -70,6 +70,8 @@ def encode(pixels: np.ndarray, tags: dict[int, Any] | None = None) -> bytes:
 
     ``tags`` (number -> value, as Pillow's TIFF tags) are added: profile, resolution, EXIF.
     """
+    from PIL import TiffImagePlugin, TiffTags  # 8 ms of imports that only TIFFs need
+
     height, width, channels = pixels.shape
     row = width * channels * 2
     rows_per_strip = max(1, STRIP_BYTES // row)
