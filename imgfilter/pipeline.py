@@ -269,6 +269,19 @@ class Pipeline:
             return colour  # values, or feature maps: no place for alpha
         return join_alpha(colour, plane)
 
+    def split_final_minmax(self) -> tuple[Sequence[Step], Step | None]:
+        """(the steps before a final min-max ``rescale``, that step), or (all steps,
+        None): a final min-max runs as two passes over the strips.
+
+        >>> steps, final = Pipeline.parse("box | rescale mode=minmax").split_final_minmax()
+        >>> [step.op.name for step in steps], final.op.name
+        (['box'], 'rescale')
+        """
+        last = self.steps[-1]
+        if last.op.name == "rescale" and last.params["mode"] == "minmax":
+            return self.steps[:-1], last
+        return self.steps, None
+
     @property
     def makes_maps(self) -> bool:
         """True when a step applies a bank of kernels: the result is feature maps, which

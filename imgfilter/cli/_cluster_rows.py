@@ -71,10 +71,10 @@ def stream(client, pipeline, rows, mapping: str, depth: int, put_rows) -> None:
     import dask.array as da
 
     from imgfilter import chunked
-    from imgfilter.cli._rows import finish, split_final_minmax
     from imgfilter.image import stretch
+    from imgfilter.io._save import finished_strip
 
-    steps, final = split_final_minmax(pipeline)
+    steps, final = pipeline.split_final_minmax()
     width_bytes = max(1, int(np.prod(rows.shape[1:])) * 4)
     band = max(64, CHUNK_BYTES // width_bytes)
     chunks = (band,) + tuple(rows.shape[1:])
@@ -96,7 +96,7 @@ def stream(client, pipeline, rows, mapping: str, depth: int, put_rows) -> None:
         colour = colour.map_blocks(stretch, low, high, dtype=np.float32)
 
     stored = {8: np.uint8, 16: np.uint16, 32: np.float32}[depth]
-    done = colour.map_blocks(finish, mapping, depth, dtype=stored).rechunk({1: -1})
+    done = colour.map_blocks(finished_strip, mapping, depth, dtype=stored).rechunk({1: -1})
     starts = np.cumsum((0,) + done.chunks[0][:-1])
     threads = max(1, sum(client.nthreads().values()))
     pending: list = []

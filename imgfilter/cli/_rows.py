@@ -155,7 +155,7 @@ def _tiff_metadata(rows):
 def _in_strips(pipeline) -> bool:
     from imgfilter import tiles
 
-    steps, _ = split_final_minmax(pipeline)
+    steps, _ = pipeline.split_final_minmax()
     return bool(steps) and not any(whole for _, whole in tiles.segments(steps))
 
 
@@ -168,9 +168,10 @@ def stream(pipeline, source, mapping: str, depth: int, put_rows=None, *, into=No
     """
     from imgfilter import tiles
     from imgfilter.image import stretch
+    from imgfilter.io._save import finished_strip
     from imgfilter.params import inside_library
 
-    steps, final = split_final_minmax(pipeline)
+    steps, final = pipeline.split_final_minmax()
     shape = pipeline.check_shape(source.shape)
     with inside_library():
         if final is not None:
@@ -181,22 +182,11 @@ def stream(pipeline, source, mapping: str, depth: int, put_rows=None, *, into=No
             if final is not None:
                 block = stretch(block, low, high)
             if into is None:
-                put_rows(first, finish(block, mapping, depth))
+                put_rows(first, finished_strip(block, mapping, depth))
             else:
-                finish(block, mapping, depth, into[first : first + len(block)])
+                finished_strip(block, mapping, depth, into[first : first + len(block)])
 
         tiles.run_steps(steps, source, None, strip_bytes=EIGHT_BIT_STRIP_BYTES, sink=sink)
-
-
-def finish(block, mapping: str, depth: int, out=None):
-    """A finished strip mapped by ``mapping`` and, for ``depth`` 8 or 16, quantised
-    (into ``out`` if given)."""
-    from imgfilter.image import rescale
-    from imgfilter.io._save import quantise
-
-    if mapping != "none" and not (mapping == "clip" and depth != 32):
-        block = rescale(block, mapping)  # quantising clips on its own
-    return block if depth == 32 else quantise(block, depth, out)
 
 
 def integer_strips(pipeline, image, fmt: str, mapping: str, depth, meta) -> int | None:
@@ -230,14 +220,6 @@ def to_integer(pipeline, image, mapping: str, depth: int, fmt: str):
     out = pixel_buffer(shape, fmt) if depth == 8 else np.empty(shape, dtype=np.uint16)
     stream(pipeline, source, mapping, depth, into=out)
     return out if depth == 8 else out.view(Quantised)
-
-
-def split_final_minmax(pipeline):
-    """(the steps before a final min-max ``rescale``, that step) or (all steps, None)."""
-    last = pipeline.steps[-1]
-    if last.op.name == "rescale" and last.params["mode"] == "minmax":
-        return pipeline.steps[:-1], last
-    return pipeline.steps, None
 
 
 def _extremes(steps, image, per_channel: bool):

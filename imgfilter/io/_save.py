@@ -261,6 +261,18 @@ def _prepare(
     return lambda file: pillow.save(file, format=fmt, **options)
 
 
+def finished_strip(block: np.ndarray, mapping: str, depth: int, out=None) -> np.ndarray:
+    """A finished strip of float32 results mapped by ``mapping`` and, for ``depth`` 8 or
+    16, quantised (into ``out`` if given); float32 for ``depth`` 32.
+
+    >>> finished_strip(np.array([[-3.0, 300.0]]), "abs", 8).tolist()
+    [[3, 255]]
+    """
+    if mapping != "none" and not (mapping == "clip" and depth != 32):
+        block = _rescale(block, mapping)  # quantising clips on its own
+    return block if depth == 32 else quantise(block, depth, out)
+
+
 def pixel_buffer(shape: tuple[int, ...], fmt: str) -> np.ndarray:
     """An empty uint8 array of ``shape`` to fill with the pixels of an ``fmt`` file,
     laid out so that :func:`save` hands it to the encoder as it is.
