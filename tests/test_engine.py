@@ -269,7 +269,7 @@ def test_stride_equals_subsampled_stride_one(stride, seed, kshape):
 @pytest.mark.parametrize(("kshape", "stride", "dilation"), [((3, 3), 2, 1), ((2, 5), 3, 2)])
 @pytest.mark.parametrize("strategy", ["direct", "separable"])
 def test_a_column_stride_by_either_route(route, kshape, stride, dilation, strategy, monkeypatch):
-    """Both ways of a column stride (``_compute._every_column_first``) equal a plain
+    """Both ways of a column stride (``_compute.EVERY_COLUMN_TAPS`` chooses) equal a plain
     loop; summing every column first gives exactly stride 1's sums."""
     from imgfilter import _compute
 
